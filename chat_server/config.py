@@ -1,0 +1,83 @@
+"""The server's settings: one typed, validated object, built by the CLI or by code."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from protocol import DEFAULT_MAX_FRAME, DEFAULT_MAX_TEXT
+
+
+class ConfigError(ValueError):
+    """A setting is out of range; the message names the option and says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "0.0.0.0"
+    port: int = 7878
+    password: str | None = None
+    max_frame: int = DEFAULT_MAX_FRAME
+    max_text: int = DEFAULT_MAX_TEXT
+    history: int = 200
+    ping_interval: float = 30.0
+    ping_timeout: float = 60.0
+    rate: float = 5.0
+    burst: int = 10
+    max_clients: int = 10000
+    max_rooms: int = 1000
+    hello_timeout: float = 10.0
+    sendq: int = 1048576
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    log_level: str = "info"
+    #: Extra settings beyond CLI.md's table.
+    motd: str | None = None
+    #: Connections at once from one remote address; loopback is exempt; 0 = no cap.
+    max_per_address: int = 16
+    #: Largest frame accepted before ``welcome``: a stranger gets a small buffer.
+    hello_max_frame: int = 4096
+    #: Seconds a graceful shutdown waits for ``bye`` to flush before closing.
+    shutdown_grace: float = 3.0
+    #: Seconds a closing connection lingers to deliver its last frames.
+    close_linger: float = 1.0
+
+    def __post_init__(self) -> None:
+        def require(ok: bool, option: str, why: str) -> None:
+            if not ok:
+                raise ConfigError(f"--{option}: {why}")
+
+        require(0 <= self.port <= 65535, "port", "must be between 0 and 65535")
+        require(self.max_frame >= 256, "max-frame", "must be at least 256 bytes")
+        require(self.max_frame < 2**32, "max-frame", "must be below 2**32")
+        require(self.max_text >= 1, "max-text", "must be at least 1")
+        require(self.history >= 0, "history", "must not be negative")
+        require(self.ping_interval > 0, "ping-interval", "must be positive")
+        require(
+            self.ping_timeout > self.ping_interval,
+            "ping-timeout",
+            f"must be larger than --ping-interval ({self.ping_interval:g})",
+        )
+        require(self.rate >= 0, "rate", "must not be negative (0 turns the limit off)")
+        require(self.burst >= 1, "burst", "must be at least 1")
+        require(self.max_clients >= 1, "max-clients", "must be at least 1")
+        require(self.max_rooms >= 1, "max-rooms", "must be at least 1")
+        require(self.hello_timeout > 0, "hello-timeout", "must be positive")
+        require(self.sendq >= 1024, "sendq", "must be at least 1024 bytes")
+        require(
+            (self.tls_cert is None) == (self.tls_key is None),
+            "tls-cert",
+            "--tls-cert and --tls-key go together",
+        )
+        require(
+            self.log_level in ("debug", "info", "warning", "error"),
+            "log-level",
+            "must be one of debug, info, warning, error",
+        )
+        require(self.max_per_address >= 0, "max-per-address", "must not be negative")
+        require(self.hello_max_frame >= 64, "hello-max-frame", "must be at least 64 bytes")
+        require(self.shutdown_grace >= 0, "shutdown-grace", "must not be negative")
+        require(self.close_linger >= 0, "close-linger", "must not be negative")
+
+    def replace(self, **changes: object) -> Config:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
