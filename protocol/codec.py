@@ -113,9 +113,7 @@ def parse_client(
     (``nick_invalid``, ``room_invalid``, ``text_too_long``) for the fields.
     """
     try:
-        message: ClientMessage = CLIENT_ADAPTER.validate_json(
-            body, context={"max_text": max_text}
-        )
+        message: ClientMessage = CLIENT_ADAPTER.validate_json(body, context={"max_text": max_text})
     except ValidationError as exc:
         raise _classify(body, exc, welcomed) from None
     if not welcomed and message.type not in PRE_WELCOME_TYPES:

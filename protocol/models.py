@@ -279,6 +279,8 @@ class Joined(_Model):
     members: list[str]
     topic: str | None
     history: list[Message]
+    #: Set when even with no history the member list had to be cut to fit.
+    truncated: bool = Field(default=False, exclude_if=_false)
 
 
 class Left(_Model):
@@ -379,9 +381,20 @@ SERVER_ADAPTER: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 CLIENT_TYPES = frozenset(
     m.model_fields["type"].default
     for m in (
-        Hello, Join, Leave, Say, Whisper, SetNick, SetTopic, ListRooms, Who,
-        HistoryRequest, Ping, Pong, Quit,
+        Hello,
+        Join,
+        Leave,
+        Say,
+        Whisper,
+        SetNick,
+        SetTopic,
+        ListRooms,
+        Who,
+        HistoryRequest,
+        Ping,
+        Pong,
+        Quit,
     )
-)  # fmt: skip
+)
 #: What a client may send before ``welcome``.
 PRE_WELCOME_TYPES = frozenset({"hello", "ping", "pong"})

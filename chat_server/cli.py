@@ -1,0 +1,137 @@
+"""``chat-server``: the command line over :class:`chat_server.config.Config`.
+
+Every option also comes from the environment as ``CHAT_`` + its name in
+capitals (``--max-frame`` is ``CHAT_MAX_FRAME``); a flag beats the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import ssl
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from . import __version__
+from .config import Config, ConfigError
+from .server import Server, lan_addresses, make_tls_context
+
+log = logging.getLogger("chat_server")
+
+# (option, type, help); the defaults come from Config.
+OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
+    ("host", str, "address to listen on"),
+    ("port", int, "TCP port; 0 picks a free one"),
+    ("password", str, "shared secret every hello must carry"),
+    ("max-frame", int, "largest frame body in bytes"),
+    ("max-text", int, "longest text in characters"),
+    ("history", int, "messages kept per room for joined/history"),
+    ("ping-interval", float, "seconds of silence before the server pings"),
+    ("ping-timeout", float, "seconds of silence after which it disconnects"),
+    ("rate", float, "sustained messages per second per client; 0 turns the limit off"),
+    ("burst", int, "messages a client may send at once above the rate"),
+    ("max-clients", int, "connections at once; the next gets server_full"),
+    ("max-rooms", int, "rooms at once; a new one past it gets room_limit"),
+    ("hello-timeout", float, "seconds a new connection has to be welcomed"),
+    ("sendq", int, "bytes queued for one client before it is dropped as too slow"),
+    ("tls-cert", str, "serve TLS with this certificate (PEM)"),
+    ("tls-key", str, "the private key of --tls-cert (PEM)"),
+    ("log-level", str, "debug, info, warning or error"),
+    ("motd", str, "message of the day sent in welcome"),
+    ("max-per-address", int, "connections at once from one address (loopback exempt; 0: no cap)"),
+    ("hello-max-frame", int, "largest frame accepted before welcome"),
+    ("shutdown-grace", float, "seconds a shutdown waits for bye to flush"),
+    ("close-linger", float, "seconds a closing connection lingers to deliver its last frames"),
+]
+
+
+def env_name(option: str) -> str:
+    return "CHAT_" + option.upper().replace("-", "_")
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chat-server",
+        description="hubbub: a LAN chat hub. Every option can also be set as CHAT_<OPTION>.",
+    )
+    defaults = Config()
+    for option, kind, text in OPTIONS:
+        attribute = option.replace("-", "_")
+        default = environ.get(env_name(option), getattr(defaults, attribute))
+        parser.add_argument(
+            f"--{option}",
+            type=kind,
+            default=default,
+            metavar=attribute.upper(),
+            help=f"{text} [{env_name(option)}; default: {getattr(defaults, attribute)}]",
+        )
+    parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
+    return parser
+
+
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Build a :class:`Config` from flags and ``CHAT_*`` variables.
+
+    Exits 2 with a one-line message, as argparse does, on any invalid value,
+    including a TLS certificate or key that cannot be loaded.
+    """
+    parser = build_parser(os.environ if environ is None else environ)
+    args = parser.parse_args(argv)
+    try:
+        config = Config(
+            **{
+                option.replace("-", "_"): getattr(args, option.replace("-", "_"))
+                for option, _, _ in OPTIONS
+            }
+        )
+    except ConfigError as exc:
+        parser.error(str(exc))
+    if config.tls_cert and config.tls_key:
+        try:
+            make_tls_context(config.tls_cert, config.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            parser.error(f"--tls-cert/--tls-key: cannot load: {exc}")
+    return config
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    server = Server(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"hubbub {__version__} listening on {config.host}:{server.port}", flush=True)
+    if config.host in ("0.0.0.0", "::", ""):
+        for address in lan_addresses():
+            log.info("reachable on the LAN at %s:%d", address, server.port)
+    try:
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await server.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_args(argv)
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        print(f"chat-server: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    return 0

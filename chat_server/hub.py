@@ -1,0 +1,450 @@
+"""Rooms, nicks and fan-out: everything the server knows, and no sockets.
+
+The hub answers validated client messages by calling ``send(frame)`` on
+members.  A broadcast is encoded once and the same bytes go to every member;
+``send`` never blocks, so one slow member cannot delay the others.  Every frame
+the hub builds fits in ``max_frame``: lists are cut short (``truncated``) and
+histories drop their oldest messages until they do.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from protocol import (
+    HISTORY_LIMIT_DEFAULT,
+    PROTOCOL_VERSION,
+    ClientMessage,
+    Error,
+    Hello,
+    History,
+    HistoryRequest,
+    Join,
+    Joined,
+    Leave,
+    Left,
+    ListRooms,
+    Members,
+    Message,
+    NickChanged,
+    Presence,
+    RoomInfo,
+    RoomList,
+    Say,
+    SetNick,
+    SetTopic,
+    Topic,
+    Welcome,
+    Whisper,
+    WhisperMessage,
+    Who,
+    encode,
+    fold,
+)
+
+from . import __version__
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = f"hubbub {__version__}"
+T = TypeVar("T")
+
+
+class Member(Protocol):
+    """What the hub needs of a connection: a name and a way to queue a frame."""
+
+    nick: str | None
+    rooms: dict[str, Room]
+
+    def send(self, frame: bytes) -> None:
+        """Queue one encoded frame; must not block or raise."""
+
+
+@dataclass(eq=False, slots=True)
+class Room:
+    name: str
+    history: deque[Message]
+    members: dict[Member, None] = field(default_factory=dict)
+    topic: str | None = None
+    seq: int = 0
+    active: int = 0
+
+    def nicks(self) -> list[str]:
+        return [m.nick for m in self.members if m.nick is not None]
+
+
+class Hub:
+    """The state of one chat server.
+
+    Call :meth:`hello` with a connection's ``hello`` until it returns ``True``,
+    then :meth:`handle` with every other message, and :meth:`disconnect` exactly
+    once when the connection ends.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        epoch: str | None = None,
+    ) -> None:
+        self.config = config
+        self.epoch = epoch or secrets.token_hex(8)
+        self.rooms: dict[str, Room] = {}
+        self.nicks: dict[str, Member] = {}
+        #: Set on shutdown: nobody is told about departures any more.
+        self.closing = False
+        self._clock = wall_clock
+        self._activity = 0
+        self._password = config.password.encode() if config.password is not None else None
+        self._handlers: dict[type[Any], Callable[[Member, Any], None]] = {
+            Join: self._join,
+            Leave: self._leave,
+            Say: self._say,
+            Whisper: self._whisper,
+            SetNick: self._nick,
+            SetTopic: self._topic,
+            ListRooms: self._list,
+            Who: self._who,
+            HistoryRequest: self._history,
+        }
+
+    # --- connection lifecycle ----------------------------------------------
+
+    def hello(self, member: Member, hello: Hello) -> bool:
+        """Welcome ``member`` or answer the error; ``True`` once welcomed."""
+        if hello.protocol != PROTOCOL_VERSION:
+            self._error(
+                member,
+                "protocol_unsupported",
+                f"this server speaks protocol {PROTOCOL_VERSION}",
+                "hello",
+            )
+            return False
+        if self._password is not None and not hmac.compare_digest(
+            (hello.password or "").encode(), self._password
+        ):
+            self._error(member, "auth_failed", "wrong password", "hello")
+            return False
+        key = fold(hello.nick)
+        if key in self.nicks:
+            self._error(member, "nick_taken", f"{hello.nick} is already in use", "hello")
+            return False
+        self.nicks[key] = member
+        member.nick = hello.nick
+        names = [room.name for room in self.rooms.values()]
+        member.send(
+            self._fit_list(
+                lambda rooms, cut: Welcome(
+                    nick=hello.nick,
+                    protocol=PROTOCOL_VERSION,
+                    epoch=self.epoch,
+                    server=SERVER_NAME,
+                    rooms=rooms,
+                    motd=self.config.motd,
+                    truncated=cut,
+                ),
+                names,
+            )
+        )
+        log.debug("welcomed %s", hello.nick)
+        return True
+
+    def disconnect(self, member: Member, reason: str) -> None:
+        """Forget ``member``: its rooms get ``presence`` ``quit`` with ``reason``."""
+        nick = member.nick
+        if nick is None:
+            return
+        if self.nicks.get(fold(nick)) is member:
+            del self.nicks[fold(nick)]
+        rooms = list(member.rooms.values())
+        member.rooms.clear()
+        for room in rooms:
+            room.members.pop(member, None)
+            if not self.closing:
+                self._broadcast(
+                    room, Presence(room=room.name, nick=nick, event="quit", reason=reason)
+                )
+            self._forget_if_unused(room)
+        log.debug("%s left: %s", nick, reason)
+
+    def handle(self, member: Member, message: ClientMessage) -> None:
+        """Answer one message from a welcomed member."""
+        self._handlers[type(message)](member, message)
+
+    # --- handlers ----------------------------------------------------------
+
+    def _join(self, member: Member, msg: Join) -> None:
+        key = fold(msg.room)
+        room = self.rooms.get(key)
+        if room is None:
+            if not self._make_room_for_one_more():
+                self._error(
+                    member,
+                    "room_limit",
+                    f"the server holds {self.config.max_rooms} rooms already",
+                    "join",
+                )
+                return
+            room = Room(name=msg.room, history=deque(maxlen=self.config.history))
+            self.rooms[key] = room
+        self._touch(room)
+        newcomer = member not in room.members
+        if newcomer:
+            room.members[member] = None
+            member.rooms[key] = room
+        nicks = room.nicks()
+        history = _newest(room.history, HISTORY_LIMIT_DEFAULT)
+        frame = self._fit_history(
+            lambda kept: Joined(room=room.name, members=nicks, topic=room.topic, history=kept),
+            history,
+        )
+        if frame is None:  # the member list alone is too long: cut it, history and all
+            frame = self._fit_list(
+                lambda cut_nicks, cut: Joined(
+                    room=room.name, members=cut_nicks, topic=room.topic, history=[], truncated=cut
+                ),
+                nicks,
+            )
+        member.send(frame)
+        if newcomer:
+            assert member.nick is not None
+            self._broadcast(
+                room, Presence(room=room.name, nick=member.nick, event="join"), skip=member
+            )
+
+    def _leave(self, member: Member, msg: Leave) -> None:
+        room = self._joined_room(member, msg.room, "leave")
+        if room is None:
+            return
+        del room.members[member]
+        del member.rooms[fold(room.name)]
+        member.send(encode(Left(room=room.name)))
+        assert member.nick is not None
+        self._broadcast(room, Presence(room=room.name, nick=member.nick, event="leave"))
+        self._forget_if_unused(room)
+
+    def _say(self, member: Member, msg: Say) -> None:
+        room = self._joined_room(member, msg.room, "say", msg.id)
+        if room is None:
+            return
+        assert member.nick is not None
+        message = Message(
+            room=room.name,
+            from_=member.nick,
+            text=msg.text,
+            ts=self._clock(),
+            seq=room.seq + 1,
+            id=msg.id,
+            action=msg.action,
+        )
+        frame = encode(message)
+        if not self._fits(frame):
+            self._too_long(member, "say", msg.id)
+            return
+        room.seq += 1
+        room.history.append(message)
+        self._touch(room)
+        for each in room.members:
+            each.send(frame)
+
+    def _whisper(self, member: Member, msg: Whisper) -> None:
+        target = self.nicks.get(fold(msg.to))
+        if target is None or target.nick is None:
+            self._error(member, "no_such_nick", f"nobody is called {msg.to}", "whisper", msg.id)
+            return
+        assert member.nick is not None
+        frame = encode(
+            WhisperMessage(
+                from_=member.nick, to=target.nick, text=msg.text, ts=self._clock(), id=msg.id
+            )
+        )
+        if not self._fits(frame):
+            self._too_long(member, "whisper", msg.id)
+            return
+        target.send(frame)
+        if target is not member:
+            member.send(frame)
+
+    def _nick(self, member: Member, msg: SetNick) -> None:
+        old = member.nick
+        assert old is not None
+        key = fold(msg.nick)
+        holder = self.nicks.get(key)
+        if holder is not None and holder is not member:
+            self._error(member, "nick_taken", f"{msg.nick} is already in use", "nick")
+            return
+        del self.nicks[fold(old)]
+        self.nicks[key] = member
+        member.nick = msg.nick
+        frame = encode(NickChanged(old=old, new=msg.nick))
+        for each in self._everyone_sharing_a_room(member):
+            each.send(frame)
+
+    def _topic(self, member: Member, msg: SetTopic) -> None:
+        room = self._joined_room(member, msg.room, "topic")
+        if room is None:
+            return
+        assert member.nick is not None
+        topic = Topic(room=room.name, topic=msg.topic, by=member.nick)
+        frame = encode(topic)
+        if not self._fits(frame):
+            self._too_long(member, "topic")
+            return
+        room.topic = msg.topic
+        self._touch(room)
+        for each in room.members:
+            each.send(frame)
+
+    def _list(self, member: Member, msg: ListRooms) -> None:
+        infos = [
+            RoomInfo(name=room.name, members=len(room.members), topic=room.topic)
+            for room in self.rooms.values()
+        ]
+        member.send(self._fit_list(lambda rooms, cut: RoomList(rooms=rooms, truncated=cut), infos))
+
+    def _who(self, member: Member, msg: Who) -> None:
+        room = self._existing_room(member, msg.room, "who")
+        if room is None:
+            return
+        member.send(
+            self._fit_list(
+                lambda nicks, cut: Members(room=room.name, members=nicks, truncated=cut),
+                room.nicks(),
+            )
+        )
+
+    def _history(self, member: Member, msg: HistoryRequest) -> None:
+        room = self._existing_room(member, msg.room, "history")
+        if room is None:
+            return
+        kept: Sequence[Message] = room.history
+        if msg.before is not None and kept:
+            # seq values in the ring are consecutive, so ``before`` maps to an index.
+            end = max(0, min(len(kept), msg.before - kept[0].seq))
+            kept = list(islice(kept, end))
+        messages = _newest(kept, msg.limit)
+        frame = self._fit_history(lambda ms: History(room=room.name, messages=ms), messages)
+        assert frame is not None  # with no messages, a history frame always fits
+        member.send(frame)
+
+    # --- helpers -----------------------------------------------------------
+
+    def _broadcast(self, room: Room, message: BaseModel, skip: Member | None = None) -> None:
+        frame = encode(message)
+        for each in room.members:
+            if each is not skip:
+                each.send(frame)
+
+    def _everyone_sharing_a_room(self, member: Member) -> Iterable[Member]:
+        seen: dict[Member, None] = {member: None}
+        for room in member.rooms.values():
+            seen.update(dict.fromkeys(room.members))
+        return seen
+
+    def _joined_room(
+        self, member: Member, name: str, ref: str, msg_id: str | None = None
+    ) -> Room | None:
+        room = member.rooms.get(fold(name))
+        if room is None:
+            self._error(member, "not_in_room", f"you are not in {name}", ref, msg_id)
+        return room
+
+    def _existing_room(self, member: Member, name: str, ref: str) -> Room | None:
+        room = self.rooms.get(fold(name))
+        if room is None:
+            self._error(member, "not_in_room", f"there is no room {name}", ref)
+        return room
+
+    def _touch(self, room: Room) -> None:
+        self._activity += 1
+        room.active = self._activity
+
+    def _forget_if_unused(self, room: Room) -> None:
+        if not room.members and not room.history:
+            self.rooms.pop(fold(room.name), None)
+
+    def _make_room_for_one_more(self) -> bool:
+        if len(self.rooms) < self.config.max_rooms:
+            return True
+        empty = [room for room in self.rooms.values() if not room.members]
+        if not empty:
+            return False
+        oldest = min(empty, key=lambda room: room.active)
+        del self.rooms[fold(oldest.name)]
+        log.info("forgot room %s to make space for a new one", oldest.name)
+        return True
+
+    def _fits(self, frame: bytes) -> bool:
+        return len(frame) - 4 <= self.config.max_frame
+
+    def _fit_history(
+        self, build: Callable[[list[Message]], BaseModel], messages: list[Message]
+    ) -> bytes | None:
+        """Encode ``build(messages)``, dropping the oldest messages until it fits."""
+        count = _largest_fitting(
+            len(messages), lambda n: self._fits(encode(build(messages[len(messages) - n :])))
+        )
+        if count is None:
+            return None
+        return encode(build(messages[len(messages) - count :]))
+
+    def _fit_list(self, build: Callable[[list[T], bool], BaseModel], items: list[T]) -> bytes:
+        """Encode ``build(items, False)``, or the longest prefix that fits, marked truncated."""
+        frame = encode(build(items, False))
+        if self._fits(frame):
+            return frame
+        count = _largest_fitting(
+            len(items) - 1, lambda n: self._fits(encode(build(items[:n], True)))
+        )
+        return encode(build(items[: count or 0], True))
+
+    def _too_long(self, member: Member, ref: str, msg_id: str | None = None) -> None:
+        self._error(
+            member,
+            "text_too_long",
+            f"the message would exceed the {self.config.max_frame}-byte frame limit",
+            ref,
+            msg_id,
+        )
+
+    def _error(
+        self,
+        member: Member,
+        code: str,
+        text: str,
+        ref: str | None = None,
+        msg_id: str | None = None,
+    ) -> None:
+        member.send(encode(Error(code=code, message=text, ref=ref, id=msg_id)))
+
+
+def _newest(items: Sequence[T], count: int) -> list[T]:
+    return list(islice(items, max(0, len(items) - count), None))
+
+
+def _largest_fitting(most: int, fits: Callable[[int], bool]) -> int | None:
+    """The largest n in 0..most with ``fits(n)``, assuming fits is monotone."""
+    if most < 0 or not fits(0):
+        return None
+    if fits(most):
+        return most
+    low, high = 0, most  # fits(low) and not fits(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low

@@ -1,0 +1,287 @@
+"""One connection: bytes in through the codec to the hub, frames out, limits.
+
+A :class:`Session` never awaits.  The server's reader loop hands it each chunk
+received (:meth:`Session.receive`); the hub queues frames on it
+(:meth:`Session.send`); the shared :class:`Outbox` writes every session's queued
+frames in one ``transport.write`` per event-loop iteration.  When the bytes held
+for one client pass ``--sendq`` it is dropped, and nobody else ever waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from protocol import (
+    Bye,
+    Decoder,
+    Error,
+    FrameError,
+    Hello,
+    MessageError,
+    Ping,
+    Pong,
+    Quit,
+    Say,
+    SetNick,
+    SetTopic,
+    Whisper,
+    encode,
+    parse_client,
+)
+
+from .config import Config
+from .hub import Hub, Room
+
+log = logging.getLogger(__name__)
+
+#: A client with more than 2 x burst frames dropped within this window is cut off.
+FLOOD_WINDOW = 10.0
+PING = encode(Ping())
+
+
+class Outbox:
+    """Coalesces the frames of every session into one write each per loop turn."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[Session] = []
+
+    def schedule(self, session: Session) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(session)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for session in pending:
+            session.flush()
+
+
+class Session:
+    """The state of one client connection; see the module docstring."""
+
+    __slots__ = (
+        "_buffered",
+        "_clock",
+        "_drops",
+        "_linger",
+        "_out",
+        "_out_bytes",
+        "_outbox",
+        "_overflow",
+        "_refilled",
+        "_tokens",
+        "closing",
+        "config",
+        "connected_at",
+        "decoder",
+        "hub",
+        "last_received",
+        "nick",
+        "peer",
+        "pinged",
+        "rooms",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        hub: Hub,
+        transport: asyncio.Transport,
+        outbox: Outbox,
+        *,
+        peer: str,
+        clock: Callable[[], float],
+    ) -> None:
+        config: Config = hub.config
+        self.hub = hub
+        self.config = config
+        self.transport = transport
+        self.peer = peer
+        self.nick: str | None = None
+        self.rooms: dict[str, Room] = {}
+        self.decoder = Decoder(min(config.hello_max_frame, config.max_frame))
+        self.closing = False
+        now = clock()
+        self.connected_at = now
+        self.last_received = now
+        self.pinged = False
+        self._clock = clock
+        self._outbox = outbox
+        self._out: list[bytes] = []
+        self._out_bytes = 0
+        self._buffered = 0
+        self._overflow = False
+        self._tokens = float(config.burst)
+        self._refilled = now
+        self._drops: deque[float] = deque()
+        self._linger: asyncio.TimerHandle | None = None
+
+    # --- input -------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        """Decode and answer every whole frame in ``data`` and what came before."""
+        if self.closing:
+            return
+        decoder = self.decoder
+        decoder.feed(data)
+        try:
+            body = decoder.next_frame()
+            if body is None:
+                return
+            self.last_received = self._clock()
+            self.pinged = False
+            while body is not None:
+                self._handle(body)
+                if self.closing:
+                    return
+                body = decoder.next_frame()
+        except FrameError as exc:
+            self.close(exc.code, error=Error(code=exc.code, message=exc.message))
+
+    def _handle(self, body: bytes) -> None:
+        try:
+            message = parse_client(
+                body, max_text=self.config.max_text, welcomed=self.nick is not None
+            )
+        except MessageError as exc:
+            self.send(encode(Error(code=exc.code, message=exc.message, ref=exc.ref, id=exc.id)))
+            return
+        match message:
+            case Ping(token=token):
+                self.send(encode(Pong(token=token)))
+            case Pong():
+                pass
+            case Hello() if self.nick is None:
+                if self.hub.hello(self, message):
+                    self.decoder.max_frame = self.config.max_frame
+            case Hello():
+                self.send(
+                    encode(Error(code="bad_message", message="already welcomed", ref="hello"))
+                )
+            case Quit(reason=reason):
+                self.close("quit", announce=reason or "quit")
+            case Say() | Whisper() | SetNick() | SetTopic() if not self._take_token(
+                message.type, getattr(message, "id", None)
+            ):
+                pass
+            case _:
+                self.hub.handle(self, message)
+
+    def _take_token(self, ref: str, msg_id: str | None) -> bool:
+        """Spend one token of the bucket, or answer ``rate_limited`` and say no."""
+        rate = self.config.rate
+        if rate == 0:
+            return True
+        now = self._clock()
+        burst = self.config.burst
+        self._tokens = min(float(burst), self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        error = Error(
+            code="rate_limited",
+            message=f"slow down: {rate:g} messages a second",
+            ref=ref,
+            id=msg_id,
+        )
+        drops = self._drops
+        drops.append(now)
+        while drops[0] <= now - FLOOD_WINDOW:
+            drops.popleft()
+        if len(drops) > 2 * burst:
+            self.close("rate_limited", error=error)
+        else:
+            self.send(encode(error))
+        return False
+
+    def check_liveness(self, now: float) -> None:
+        """Ping a silent client, drop a dead one or one that never said hello."""
+        if self.closing:
+            return
+        if self.nick is None and now - self.connected_at >= self.config.hello_timeout:
+            self.close("hello_timeout")
+            return
+        silent = now - self.last_received
+        if silent >= self.config.ping_timeout:
+            self.close("ping_timeout")
+        elif silent >= self.config.ping_interval and not self.pinged:
+            self.pinged = True
+            self.send(PING)
+
+    # --- output ------------------------------------------------------------
+
+    def send(self, frame: bytes) -> None:
+        """Queue ``frame``; it is written with the others at the end of this loop turn."""
+        if self.closing or self._overflow:
+            return
+        out = self._out
+        if not out:
+            self._buffered = self.transport.get_write_buffer_size()
+            self._outbox.schedule(self)
+        if self._buffered + self._out_bytes + len(frame) > self.config.sendq:
+            self._overflow = True  # dropped at the flush, outside the caller's loop
+            return
+        out.append(frame)
+        self._out_bytes += len(frame)
+
+    def flush(self) -> None:
+        if self._overflow:
+            if not self.closing:
+                self._out.clear()
+                self.close("sendq_exceeded")
+            return
+        self._write_out()
+        if self.transport.get_write_buffer_size() > self.config.sendq:
+            self.close("sendq_exceeded")
+
+    def _write_out(self) -> None:
+        out = self._out
+        if out:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+            self._out_bytes = 0
+
+    # --- closing -----------------------------------------------------------
+
+    def close(
+        self, reason: str, *, error: Error | None = None, announce: str | None = None
+    ) -> None:
+        """Send ``error`` (if any) and ``bye``, tell the rooms, and close.
+
+        The connection is half-closed so the last frames arrive, then lingers
+        for ``close_linger`` seconds reading and discarding, then is aborted.
+        ``announce`` is the ``presence`` reason, by default ``reason``.
+        """
+        if self.closing:
+            return
+        self.hub.disconnect(self, announce or reason)
+        self.closing = True
+        if error is not None:
+            self._out.append(encode(error))
+        self._out.append(encode(Bye(reason=reason)))
+        self._write_out()
+        transport = self.transport
+        if transport.can_write_eof():
+            transport.write_eof()
+        else:
+            transport.close()
+        self._linger = asyncio.get_running_loop().call_later(
+            self.config.close_linger, transport.abort
+        )
+        log.debug("closing %s (%s): %s", self.peer, self.nick, reason)
+
+    def connection_lost(self) -> None:
+        """The reader loop ended: forget the peer, flush what is left, close."""
+        if not self.closing:
+            self.closing = True
+            self.hub.disconnect(self, "connection closed")
+        self.transport.close()
+        if self._linger is None:
+            self._linger = asyncio.get_running_loop().call_later(
+                self.config.close_linger, self.transport.abort
+            )
