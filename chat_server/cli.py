@@ -14,8 +14,8 @@ import os
 import signal
 import ssl
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, NoReturn
 
 from . import __version__
 from .config import Config, ConfigError
@@ -54,15 +54,28 @@ def env_name(option: str) -> str:
     return "CHAT_" + option.upper().replace("-", "_")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Exit 2 with one line, not argparse's usage block."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The parser of CLI.md; an invalid ``CHAT_*`` value exits 2 naming the variable."""
+    parser = _Parser(
         prog="chat-server",
         description="hubbub: a LAN chat hub. Every option can also be set as CHAT_<OPTION>.",
     )
     defaults = Config()
     for option, kind, text in OPTIONS:
         attribute = option.replace("-", "_")
-        default = environ.get(env_name(option), getattr(defaults, attribute))
+        default = getattr(defaults, attribute)
+        if env_name(option) in environ:
+            raw = environ[env_name(option)]
+            try:
+                default = kind(raw)
+            except ValueError:
+                parser.error(f"{env_name(option)}: invalid {kind.__name__} value: {raw!r}")
         parser.add_argument(
             f"--{option}",
             type=kind,
@@ -120,6 +133,16 @@ async def serve(config: Config) -> None:
         await server.shutdown()
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
     logging.basicConfig(
@@ -128,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        asyncio.run(serve(config))
+        _run(serve(config))
     except OSError as exc:
         print(f"chat-server: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1
