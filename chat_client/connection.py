@@ -1,0 +1,439 @@
+"""The client's network side: connect, handshake, read, reconnect.
+
+:class:`Link` is one open TCP (or TLS) connection that frames and parses with
+the shared ``protocol`` package.  :class:`Connection` keeps a logical
+connection alive on top of it: call :meth:`Connection.connect` once (it raises
+:class:`ConnectFailed` or :class:`Refused` with a one-line reason for people),
+then run :meth:`Connection.run` as a background task.  It answers the server's
+``ping`` itself, reports everything else through the ``on_event`` callback,
+and when the connection drops -- or the server says ``bye`` -- it waits
+(:class:`Backoff`: 1 s doubling to 30 s, with jitter) and connects again with
+the same nick.  Re-joining rooms is the caller's business: it is told
+:class:`Connected` with ``again=True``.
+
+The sleep function and the jitter's random source are injected, so tests can
+run the reconnect schedule on a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from protocol import (
+    PROTOCOL_VERSION,
+    Bye,
+    Decoder,
+    Error,
+    FrameError,
+    Hello,
+    MessageError,
+    Ping,
+    Pong,
+    Quit,
+    ServerMessage,
+    Welcome,
+    encode,
+    parse_server,
+)
+
+__all__ = [
+    "Backoff",
+    "ConnectFailed",
+    "Connected",
+    "Connection",
+    "ConnectionLost",
+    "Disconnected",
+    "Endpoint",
+    "Event",
+    "GaveUp",
+    "Incoming",
+    "Link",
+    "Refused",
+    "Retrying",
+    "alternative_nick",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The client accepts frames up to this size; the server's own limit is lower.
+MAX_FRAME = 16 * 1024 * 1024
+READ_SIZE = 65536
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the server is.  ``tls`` is ``None`` for plain TCP."""
+
+    host: str
+    port: int
+    tls: ssl.SSLContext | None = None
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class ConnectFailed(Exception):
+    """The server could not be reached; ``str()`` is one line for people."""
+
+
+class ConnectionLost(Exception):
+    """An open connection ended; ``str()`` says why."""
+
+
+class Refused(Exception):
+    """The server answered ``hello`` with an ``error``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{message} ({code})")
+        self.code = code
+        self.message = message
+
+
+def alternative_nick(nick: str) -> str:
+    """The nick to suggest when ``nick`` is taken: ``alice`` -> ``alice_``."""
+    return (nick + "_") if len(nick) < 32 else nick[:31] + "_"
+
+
+class Link:
+    """One open connection: frames out with :meth:`send`, messages in with :meth:`recv`.
+
+    Call :meth:`close` when done.  :meth:`recv` raises :class:`ConnectionLost`
+    when the stream ends or breaks; it skips message types this version does
+    not know and bodies it cannot parse.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._decoder = Decoder(max_frame=MAX_FRAME)
+
+    @classmethod
+    async def open(cls, endpoint: Endpoint, *, limit: float = 10.0) -> Link:
+        """Connect within ``limit`` seconds; raises :class:`ConnectFailed` with a clear reason."""
+        where = str(endpoint)
+        try:
+            async with asyncio.timeout(limit):
+                reader, writer = await asyncio.open_connection(
+                    endpoint.host,
+                    endpoint.port,
+                    ssl=endpoint.tls,
+                    server_hostname=endpoint.host if endpoint.tls else None,
+                    limit=READ_SIZE,
+                )
+        except socket.gaierror:
+            raise ConnectFailed(f"cannot resolve host {endpoint.host!r}") from None
+        except ConnectionRefusedError:
+            raise ConnectFailed(
+                f"connection refused by {where} (is chat-server running there?)"
+            ) from None
+        except TimeoutError:
+            raise ConnectFailed(f"timed out connecting to {where}") from None
+        except ssl.SSLError as exc:
+            raise ConnectFailed(f"TLS with {where} failed: {exc.reason or exc}") from None
+        except OSError as exc:
+            raise ConnectFailed(f"cannot connect to {where}: {exc.strerror or exc}") from None
+        return cls(reader, writer)
+
+    def send(self, message: BaseModel) -> None:
+        """Queue one message for sending; a closed link drops it silently."""
+        if not self._writer.is_closing():
+            self._writer.write(encode(message))
+
+    async def drain(self) -> None:
+        """Wait until the send buffer is low; raises :class:`ConnectionLost`."""
+        try:
+            await self._writer.drain()
+        except (OSError, RuntimeError) as exc:
+            raise ConnectionLost(f"connection lost: {exc}") from None
+
+    async def recv(self) -> ServerMessage:
+        """The next message from the server; raises :class:`ConnectionLost`."""
+        while True:
+            try:
+                body = self._decoder.next_frame()
+            except FrameError as exc:
+                raise ConnectionLost(f"broken frame from the server: {exc}") from None
+            if body is not None:
+                try:
+                    return parse_server(body)
+                except MessageError as exc:
+                    if exc.code != "unknown_type":
+                        logger.warning("ignoring a server frame: %s", exc.message)
+                    continue
+            try:
+                data = await self._reader.read(READ_SIZE)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConnectionLost(f"connection lost: {exc}") from None
+            if not data:
+                raise ConnectionLost("the server closed the connection")
+            self._decoder.feed(data)
+
+    async def close(self) -> None:
+        """Close the connection; never raises."""
+        self._writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError, RuntimeError, TimeoutError):
+            async with asyncio.timeout(1.0):
+                await self._writer.wait_closed()
+
+
+async def handshake(link: Link, nick: str, password: str | None) -> Welcome:
+    """Send ``hello`` and wait for ``welcome``, answering pings meanwhile.
+
+    Raises :class:`Refused` if the server answers ``error``, and
+    :class:`ConnectionLost` if it closes first.
+    """
+    link.send(Hello(nick=nick, protocol=PROTOCOL_VERSION, password=password))
+    while True:
+        message = await link.recv()
+        if isinstance(message, Welcome):
+            return message
+        if isinstance(message, Error):
+            raise Refused(message.code, message.message)
+        if isinstance(message, Ping):
+            link.send(Pong(token=message.token))
+        elif isinstance(message, Bye):
+            raise ConnectionLost(f"the server said bye: {message.reason}")
+
+
+@dataclass
+class Backoff:
+    """Reconnect delays: ``initial`` seconds, times ``factor`` each time, at most ``maximum``.
+
+    Each delay is shortened by up to ``jitter`` of itself (a random fraction),
+    so that many clients dropped together do not come back together.
+    """
+
+    initial: float = 1.0
+    factor: float = 2.0
+    maximum: float = 30.0
+    jitter: float = 0.25
+    random: Callable[[], float] = field(default=random.random)
+
+    def delays(self) -> Iterator[float]:
+        """An endless iterator of delays; start a new one after each success."""
+        delay = self.initial
+        while True:
+            yield delay * (1.0 - self.jitter * self.random())
+            delay = min(delay * self.factor, self.maximum)
+
+
+@dataclass(frozen=True)
+class Connected:
+    """Welcomed; ``again`` is true after a reconnect (re-join the rooms now)."""
+
+    welcome: Welcome
+    again: bool
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message from the server (pings are answered and not reported)."""
+
+    message: ServerMessage
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """Waiting ``delay`` seconds before attempt number ``attempt``."""
+
+    delay: float
+    attempt: int
+    error: str
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """The server refused us for good (say, the password changed)."""
+
+    reason: str
+
+
+Event = Connected | Incoming | Disconnected | Retrying | GaveUp
+State = Literal["offline", "online", "waiting", "connecting", "closed"]
+Sleep = Callable[[float], Awaitable[None]]
+
+#: ``hello`` errors worth trying again later rather than giving up on.
+RETRYABLE = frozenset({"server_full", "rate_limited", "server_shutdown", "not_ready"})
+
+
+class Connection:
+    """A connection to one server that comes back by itself.
+
+    Call :meth:`connect` first, then run :meth:`run` as a task until it
+    returns (after :meth:`quit`, or :class:`GaveUp`).  Use :meth:`send` for
+    every outgoing message; it returns ``False`` while offline.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        nick: str,
+        *,
+        password: str | None = None,
+        on_event: Callable[[Event], None] = lambda event: None,
+        backoff: Backoff | None = None,
+        sleep: Sleep = asyncio.sleep,
+        timeout: float = 10.0,
+        reconnect: bool = True,
+    ) -> None:
+        self.endpoint = endpoint
+        self.nick = nick
+        self.password = password
+        self.on_event = on_event
+        self.backoff = backoff or Backoff()
+        self.sleep = sleep
+        self.timeout = timeout
+        self.reconnect = reconnect
+        self.state: State = "offline"
+        self.welcome: Welcome | None = None
+        self._link: Link | None = None
+        self._closing = False
+
+    @property
+    def online(self) -> bool:
+        return self._link is not None and self.state == "online"
+
+    async def connect(self) -> Welcome:
+        """Connect and handshake once with :attr:`nick`.
+
+        Raises :class:`ConnectFailed` (unreachable, or closed before welcome)
+        or :class:`Refused` (``error`` to ``hello``: ``nick_taken``,
+        ``auth_failed``...); after :class:`Refused` the caller may change
+        :attr:`nick` or :attr:`password` and call again.
+        """
+        self.state = "connecting"
+        link = await Link.open(self.endpoint, limit=self.timeout)
+        try:
+            async with asyncio.timeout(self.timeout):
+                welcome = await handshake(link, self.nick, self.password)
+        except TimeoutError:
+            await link.close()
+            self.state = "offline"
+            raise ConnectFailed(f"no welcome from {self.endpoint}") from None
+        except ConnectionLost as exc:
+            await link.close()
+            self.state = "offline"
+            raise ConnectFailed(f"{self.endpoint}: {exc}") from None
+        except Refused:
+            await link.close()
+            self.state = "offline"
+            raise
+        self._link = link
+        self.welcome = welcome
+        self.nick = welcome.nick
+        self.state = "online"
+        return welcome
+
+    def send(self, message: BaseModel) -> bool:
+        """Send ``message`` if online; returns whether it went out."""
+        if self._link is None or self.state != "online":
+            return False
+        self._link.send(message)
+        return True
+
+    async def drain(self) -> None:
+        """Wait for the send buffer to empty; raises :class:`ConnectionLost`."""
+        if self._link is not None:
+            await self._link.drain()
+
+    async def run(self) -> None:
+        """Read until :meth:`quit`; reconnect whenever the connection drops.
+
+        Returns after :meth:`quit`, after :class:`GaveUp`, or -- when built
+        with ``reconnect=False`` -- after the first :class:`Disconnected`.
+        """
+        while not self._closing:
+            if self._link is None and not await self._come_back():
+                return
+            assert self._link is not None
+            reason = await self._read(self._link)
+            await self._link.close()
+            self._link = None
+            if self._closing:
+                break
+            self.state = "offline"
+            self.on_event(Disconnected(reason))
+            if not self.reconnect:
+                return
+        self.state = "closed"
+
+    async def quit(self, reason: str | None = None, *, wait: float = 2.0) -> None:
+        """Say ``quit``, wait up to ``wait`` seconds for the server to close, close."""
+        self._closing = True
+        link, self._link = self._link, None
+        self.state = "closed"
+        if link is None:
+            return
+        link.send(Quit(reason=reason or None))
+        with contextlib.suppress(ConnectionLost, TimeoutError):
+            async with asyncio.timeout(wait):
+                while True:
+                    await link.recv()
+        await link.close()
+
+    async def _read(self, link: Link) -> str:
+        bye: str | None = None
+        try:
+            while True:
+                message = await link.recv()
+                if isinstance(message, Ping):
+                    link.send(Pong(token=message.token))
+                    continue
+                if isinstance(message, Bye):
+                    bye = message.reason
+                self.on_event(Incoming(message))
+        except ConnectionLost as exc:
+            return f"the server said bye: {bye}" if bye else str(exc)
+
+    async def _come_back(self) -> bool:
+        error = ""
+        for attempt, delay in enumerate(self.backoff.delays(), 1):
+            self.state = "waiting"
+            self.on_event(Retrying(delay, attempt, error))
+            await self.sleep(delay)
+            if self._closing:
+                return False
+            try:
+                welcome = await self._connect_keeping_nick()
+            except ConnectFailed as exc:
+                error = str(exc)
+                continue
+            except Refused as exc:
+                if exc.code in RETRYABLE:
+                    error = exc.message
+                    continue
+                self.state = "closed"
+                self.on_event(GaveUp(f"the server refused us: {exc}"))
+                return False
+            self.on_event(Connected(welcome, again=True))
+            return True
+        raise AssertionError("Backoff.delays() is endless")  # pragma: no cover
+
+    async def _connect_keeping_nick(self) -> Welcome:
+        wanted = self.nick
+        for _ in range(4):
+            try:
+                return await self.connect()
+            except Refused as exc:
+                if exc.code != "nick_taken":
+                    raise
+                logger.info("nick %s is taken, trying another", self.nick)
+                self.nick = alternative_nick(self.nick)
+        self.nick = wanted
+        return await self.connect()

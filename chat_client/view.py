@@ -1,0 +1,188 @@
+"""How scrollback lines look: timestamps, nick colours, wrapping.
+
+A :class:`Line` is one entry of a window's scrollback, already formatted as
+prompt_toolkit ``(style, text)`` fragments.  Every fragment's text goes
+through :func:`chat_client.sanitize.sanitize` when the line is built, so a
+line can never carry a control character to the terminal.  :meth:`Line.rows`
+wraps it to a width, indenting continuation rows and the later lines of a
+multi-line message under the text, and caches the result.
+
+Styles are class names (``class:nick.3``, ``class:system``); ``ui.STYLE``
+gives them colours.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Sequence
+
+from prompt_toolkit.utils import get_cwidth
+
+from protocol import Message, WhisperMessage, fold
+
+from .sanitize import sanitize
+
+__all__ = [
+    "NICK_COLOURS",
+    "Fragments",
+    "Line",
+    "mentions",
+    "message_line",
+    "nick_colour",
+    "nick_style",
+    "system_line",
+    "whisper_line",
+]
+
+Fragments = list[tuple[str, str]]
+Clock = Callable[[], float]
+
+#: Colours for nicks; a nick's colour is picked from these by a stable hash.
+NICK_COLOURS: tuple[str, ...] = (
+    "ansired",
+    "ansigreen",
+    "ansiyellow",
+    "ansiblue",
+    "ansimagenta",
+    "ansicyan",
+    "ansibrightred",
+    "ansibrightgreen",
+    "ansibrightyellow",
+    "ansibrightblue",
+    "ansibrightmagenta",
+    "ansibrightcyan",
+)
+
+
+def nick_colour(nick: str) -> int:
+    """The index into :data:`NICK_COLOURS` for ``nick``: the same in every
+    process and for every spelling (case) of the nick."""
+    return zlib.crc32(fold(nick).encode("utf-8", "replace")) % len(NICK_COLOURS)
+
+
+def nick_style(nick: str) -> str:
+    return f"class:nick.{nick_colour(nick)}"
+
+
+def mentions(text: str, nick: str) -> bool:
+    """Whether ``text`` names ``nick`` as a whole word, in any case."""
+    if not nick:
+        return False
+    haystack, needle = fold(text), fold(nick)
+    start = haystack.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        before = haystack[start - 1] if start else " "
+        after = haystack[end] if end < len(haystack) else " "
+        if not _nick_char(before) and not _nick_char(after):
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+def _nick_char(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char in "_-")
+
+
+def clock_text(ts: float) -> str:
+    return time.strftime("%H:%M ", time.localtime(ts))
+
+
+class Line:
+    """One scrollback entry.  ``seq`` is the room message's sequence number."""
+
+    __slots__ = ("_rows", "_width", "fragments", "indent", "mention", "seq")
+
+    def __init__(
+        self,
+        fragments: Sequence[tuple[str, str]],
+        *,
+        indent: int = 6,
+        seq: int | None = None,
+        mention: bool = False,
+    ) -> None:
+        self.fragments: Fragments = [
+            (style, sanitize(text, multiline=True)) for style, text in fragments
+        ]
+        self.indent = indent
+        self.seq = seq
+        self.mention = mention
+        self._width = -1
+        self._rows: list[Fragments] = []
+
+    @property
+    def text(self) -> str:
+        """The plain text shown, for tests and logs."""
+        return "".join(text for _, text in self.fragments)
+
+    def rows(self, width: int) -> list[Fragments]:
+        """The line wrapped to ``width`` columns, one fragment list per row."""
+        if width != self._width:
+            self._rows = _wrap(self.fragments, max(width, 1), self.indent)
+            self._width = width
+        return self._rows
+
+
+def _wrap(fragments: Fragments, width: int, indent: int) -> list[Fragments]:
+    indent = indent if indent < width // 2 else 0
+    rows: list[Fragments] = []
+    row: Fragments = []
+    column = 0
+    for style, text in fragments:
+        chunk: list[str] = []
+        for char in text:
+            if char == "\n" or (column + get_cwidth(char) > width and column > indent):
+                if chunk:
+                    row.append((style, "".join(chunk)))
+                    chunk = []
+                rows.append(row)
+                row = [("", " " * indent)] if indent else []
+                column = indent
+                if char == "\n":
+                    continue
+            chunk.append(char)
+            column += get_cwidth(char)
+        if chunk:
+            row.append((style, "".join(chunk)))
+    rows.append(row)
+    return rows
+
+
+def message_line(message: Message, me: str) -> Line:
+    """A room message as ``12:34 <alice> text`` or ``12:34  * alice waves``."""
+    nick = sanitize(message.from_)
+    mine = fold(message.from_) == fold(me)
+    mention = not mine and mentions(message.text, me)
+    text_style = "class:text.mention" if mention else "class:text"
+    nick_class = nick_style(message.from_) + (" class:nick.self" if mine else "")
+    when = clock_text(message.ts)
+    if message.action:
+        head = [("class:time", when), ("class:action", " * "), (nick_class, nick), ("", " ")]
+    else:
+        head = [("class:time", when), (nick_class, f"<{nick}>"), ("", " ")]
+    indent = sum(get_cwidth(text) for _, text in head)
+    body = sanitize(message.text, multiline=True)
+    return Line([*head, (text_style, body)], indent=indent, seq=message.seq, mention=mention)
+
+
+def whisper_line(message: WhisperMessage, me: str) -> Line:
+    """A private message: ``*alice* text`` in, ``-> *bob* text`` out."""
+    mine = fold(message.from_) == fold(me)
+    when = clock_text(message.ts)
+    if mine:
+        head = [("class:time", when), ("class:whisper", "-> "),
+                (nick_style(message.to), f"*{sanitize(message.to)}*"), ("", " ")]  # fmt: skip
+    else:
+        head = [("class:time", when), (nick_style(message.from_),
+                f"*{sanitize(message.from_)}*"), ("", " ")]  # fmt: skip
+    indent = sum(get_cwidth(text) for _, text in head)
+    style = "class:text" if mine else "class:text.mention"
+    body = sanitize(message.text, multiline=True)
+    return Line([*head, (style, body)], indent=indent, mention=not mine)
+
+
+def system_line(text: str, *, style: str = "class:system", now: Clock = time.time) -> Line:
+    """A dim ``12:34 -!- text`` line; ``text`` may hold network text (it is sanitised)."""
+    head = [("class:time", clock_text(now())), ("class:system.mark", "-!- ")]
+    return Line([*head, (style, sanitize(text))], indent=10)
