@@ -45,6 +45,7 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("motd", str, "message of the day sent in welcome"),
     ("max-per-address", int, "connections at once from one address (loopback exempt; 0: no cap)"),
     ("hello-max-frame", int, "largest frame accepted before welcome"),
+    ("sndbuf", int, "kernel send buffer per connection in bytes (0: kernel autotuning)"),
     ("shutdown-grace", float, "seconds a shutdown waits for bye to flush"),
     ("close-linger", float, "seconds a closing connection lingers to deliver its last frames"),
 ]

@@ -37,6 +37,9 @@ class Config:
     max_per_address: int = 16
     #: Largest frame accepted before ``welcome``: a stranger gets a small buffer.
     hello_max_frame: int = 4096
+    #: Kernel send buffer per connection in bytes (0: the kernel's autotuning, up to
+    #: several MB). A small one keeps a stalled reader's backlog in --sendq's view.
+    sndbuf: int = 131072
     #: Seconds a graceful shutdown waits for ``bye`` to flush before closing.
     shutdown_grace: float = 3.0
     #: Seconds a closing connection lingers to deliver its last frames.
@@ -76,6 +79,7 @@ class Config:
         )
         require(self.max_per_address >= 0, "max-per-address", "must not be negative")
         require(self.hello_max_frame >= 64, "hello-max-frame", "must be at least 64 bytes")
+        require(self.sndbuf >= 0, "sndbuf", "must not be negative (0: the kernel's default)")
         require(self.shutdown_grace >= 0, "shutdown-grace", "must not be negative")
         require(self.close_linger >= 0, "close-linger", "must not be negative")
 

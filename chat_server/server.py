@@ -16,6 +16,7 @@ import ssl
 import struct
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import cast
 
 from protocol import Error
 
@@ -101,9 +102,13 @@ class Server:
         task = asyncio.current_task()
         assert task is not None
         assert self._outbox is not None
-        transport = writer.transport
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        transport = cast(asyncio.Transport, writer.transport)
         address = _address_of(writer)
+        sock = writer.get_extra_info("socket")
+        if self.config.sndbuf and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.config.sndbuf)
         session = Session(self.hub, transport, self._outbox, peer=address, clock=self._clock)
         refusal = self._refusal(address)
         if refusal is not None:

@@ -57,7 +57,11 @@ class Outbox:
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for session in pending:
-            session.flush()
+            try:
+                session.flush()
+            except Exception:  # a bug must cost one connection, never the others' output
+                log.exception("writing to %s failed", session.peer)
+                session.transport.abort()
 
 
 class Session:
@@ -230,10 +234,12 @@ class Session:
         self._out_bytes += len(frame)
 
     def flush(self) -> None:
+        """Write what :meth:`send` queued; called by the :class:`Outbox` only."""
+        if self.closing:
+            return
         if self._overflow:
-            if not self.closing:
-                self._out.clear()
-                self.close("sendq_exceeded")
+            self._out.clear()
+            self.close("sendq_exceeded")
             return
         self._write_out()
         if self.transport.get_write_buffer_size() > self.config.sendq:
