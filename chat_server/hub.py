@@ -50,7 +50,9 @@ from protocol import (
     Who,
     encode,
     fold,
+    is_valid_nick,
 )
+from protocol.models import NICK_RULE
 
 from . import __version__
 from .config import Config
@@ -136,6 +138,9 @@ class Hub:
             (hello.password or "").encode(), self._password
         ):
             self._error(member, "auth_failed", "wrong password", "hello")
+            return False
+        if not is_valid_nick(hello.nick):
+            self._error(member, "nick_invalid", NICK_RULE, "hello")
             return False
         key = fold(hello.nick)
         if key in self.nicks:

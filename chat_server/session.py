@@ -270,12 +270,15 @@ class Session:
         if error is not None:
             self._out.append(encode(error))
         self._out.append(encode(Bye(reason=reason)))
-        self._write_out()
         transport = self.transport
-        if transport.can_write_eof():
-            transport.write_eof()
-        else:
-            transport.close()
+        try:
+            self._write_out()
+            if transport.can_write_eof():
+                transport.write_eof()
+            else:
+                transport.close()
+        except (OSError, RuntimeError):  # the peer is already gone
+            transport.abort()
         self._linger = asyncio.get_running_loop().call_later(
             self.config.close_linger, transport.abort
         )

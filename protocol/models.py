@@ -72,12 +72,12 @@ def fold(name: str) -> str:
     return name.lower()
 
 
+NICK_RULE = "a nick is 1-32 characters from A-Z a-z 0-9 _ - and does not start with -"
+
+
 def _check_nick(value: str) -> str:
     if NICK_RE.fullmatch(value) is None:
-        raise PydanticCustomError(
-            "nick_invalid",
-            "a nick is 1-32 characters from A-Z a-z 0-9 _ - and does not start with -",
-        )
+        raise PydanticCustomError("nick_invalid", NICK_RULE)
     return value
 
 
@@ -156,8 +156,11 @@ class _Model(BaseModel):
 
 
 class Hello(_Model):
+    """The nick is checked by the server, after ``protocol`` and ``password``:
+    PROTOCOL.md fixes that order, so it cannot be a field validator here."""
+
     type: Literal["hello"] = "hello"
-    nick: Nick
+    nick: str
     protocol: int
     password: str | None = Field(default=None, exclude_if=_absent)
 
