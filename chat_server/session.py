@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: A client with more than 2 x burst frames dropped within this window is cut off.
 FLOOD_WINDOW = 10.0
 PING = encode(Ping())
+#: A quit reason is repeated to every room: keep it short enough for any frame.
+QUIT_REASON_MAX = 160
 
 
 class Outbox:
@@ -167,7 +169,7 @@ class Session:
                     encode(Error(code="bad_message", message="already welcomed", ref="hello"))
                 )
             case Quit(reason=reason):
-                self.close("quit", announce=reason or "quit")
+                self.close("quit", announce=(reason or "quit")[:QUIT_REASON_MAX])
             case Say() | Whisper() | SetNick() | SetTopic() if not self._take_token(
                 message.type, getattr(message, "id", None)
             ):

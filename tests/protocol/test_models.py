@@ -29,6 +29,7 @@ from protocol import (
     RoomInfo,
     RoomList,
     Say,
+    SetNick,
     SetTopic,
     Topic,
     Welcome,
@@ -180,7 +181,7 @@ def test_invalid_client_message_cannot_be_built() -> None:
     with pytest.raises(ValidationError):
         Join(room="no spaces")
     with pytest.raises(ValidationError):
-        Hello(nick="-dash", protocol=1)
+        SetNick(nick="-dash")
     with pytest.raises(ValidationError):
         Say(room="r", text="")
     with pytest.raises(ValidationError):
