@@ -1,0 +1,289 @@
+"""Load generator for any hubbub server: N clients in R rooms, S of them sending.
+
+    python bench/load.py --clients 50 --rooms 1 --senders 5 --rate 3000 --duration 10
+    python bench/load.py --spawn --clients 50 --senders 5 --inflight 64   # saturated
+
+Every sender stamps each ``say`` with its send time in ``id``, which the server
+echoes to every member, so each delivery yields a latency.  It prints
+deliveries/s, loss, latency percentiles and, for a local server (``--spawn`` or
+``--server-pid``), the server's CPU time per delivery and RSS per connection.
+The load generator's own CPU share is printed too: if it nears 100 % of a
+core, the figures measure the generator, not the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+HEADER = 4
+ID_RE = re.compile(rb'"id":"(\d+)-(\d+)"')
+
+
+@dataclass
+class Totals:
+    sent: int = 0
+    delivered: int = 0
+    expected: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def frame(obj: dict[str, object]) -> bytes:
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return len(body).to_bytes(4, "big") + body
+
+
+class BenchClient(asyncio.Protocol):
+    """A lean client: it finds each message's ``id`` without a JSON parse."""
+
+    def __init__(self, index: int, totals: Totals, measuring: list[bool]) -> None:
+        self.index = index
+        self.totals = totals
+        self.measuring = measuring
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.ready = asyncio.get_running_loop().create_future()
+        self.echoes = asyncio.Event()
+        self.outstanding = 0
+
+    def itself(self) -> BenchClient:
+        """The protocol factory that hands ``create_connection`` this very client."""
+        return self
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport) or hasattr(transport, "write")
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        pos = 0
+        now = time.perf_counter_ns()
+        end = len(buffer)
+        while end - pos >= HEADER:
+            length = int.from_bytes(buffer[pos : pos + HEADER], "big")
+            if end - pos - HEADER < length:
+                break
+            body = bytes(buffer[pos + HEADER : pos + HEADER + length])
+            pos += HEADER + length
+            if body.startswith(b'{"type":"message"'):
+                match = ID_RE.search(body)
+                if match is None:
+                    continue
+                if self.measuring[0]:
+                    self.totals.delivered += 1
+                    self.totals.latencies.append((now - int(match.group(2))) / 1e6)
+                if int(match.group(1)) == self.index:
+                    self.outstanding -= 1
+                    self.echoes.set()
+            elif not self.ready.done() and body.startswith(b'{"type":"joined"'):
+                self.ready.set_result(None)
+            elif body.startswith(b'{"type":"ping"'):
+                assert self.transport is not None
+                self.transport.write(frame({"type": "pong"}))
+            elif body.startswith(b'{"type":"error"') or body.startswith(b'{"type":"bye"'):
+                print(f"client {self.index}: {body[:200]!r}", file=sys.stderr)
+        del buffer[:pos]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError(f"client {self.index} lost: {exc}"))
+
+    def say(self, room: str, text: str) -> None:
+        assert self.transport is not None
+        stamp = f"{self.index}-{time.perf_counter_ns()}"
+        self.transport.write(frame({"type": "say", "room": room, "text": text, "id": stamp}))
+        self.outstanding += 1
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+async def run(args: argparse.Namespace, pid: int | None) -> None:
+    loop = asyncio.get_running_loop()
+    totals = Totals()
+    measuring = [False]
+    rooms = [f"bench{r}" for r in range(args.rooms)]
+    rss_before = rss_bytes(pid) if pid else 0
+    clients: list[BenchClient] = []
+    started = time.perf_counter()
+    for index in range(args.clients):
+        client = BenchClient(index, totals, measuring)
+        await loop.create_connection(client.itself, args.host, args.port)
+        assert client.transport is not None
+        client.transport.write(frame({"type": "hello", "nick": f"b{index}", "protocol": 1}))
+        client.transport.write(frame({"type": "join", "room": rooms[index % args.rooms]}))
+        clients.append(client)
+        if index % 500 == 499:
+            await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(*(c.ready for c in clients)), 60)
+    setup = time.perf_counter() - started
+    rss_after = rss_bytes(pid) if pid else 0
+    members = {
+        room: sum(1 for i in range(args.clients) if i % args.rooms == r)
+        for r, room in enumerate(rooms)
+    }
+    print(f"{args.clients} clients joined {args.rooms} room(s) in {setup:.2f} s")
+    if pid:
+        per = (rss_after - rss_before) / args.clients
+        print(f"server RSS: {rss_after / 2**20:.1f} MiB, {per / 1024:.2f} KiB per connection")
+    senders = clients[: args.senders]
+    text = "x" * args.text_size
+    stop = time.perf_counter() + args.warmup + args.duration
+    cpu0 = cpu1 = 0.0
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
+
+    async def send_loop(client: BenchClient) -> None:
+        room = rooms[client.index % args.rooms]
+        per_sender = args.rate / args.senders if args.rate else 0.0
+        next_at = time.perf_counter()
+        while time.perf_counter() < stop:
+            if per_sender:
+                next_at += 1.0 / per_sender
+                client.say(room, text)
+                if measuring[0]:
+                    totals.sent += 1
+                    totals.expected += members[room]
+                delay = next_at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    await asyncio.sleep(0)
+            else:
+                while client.outstanding < args.inflight:
+                    client.say(room, text)
+                    if measuring[0]:
+                        totals.sent += 1
+                        totals.expected += members[room]
+                client.echoes.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(client.echoes.wait(), 1.0)
+
+    tasks = [asyncio.create_task(send_loop(c)) for c in senders]
+    await asyncio.sleep(args.warmup)
+    measuring[0] = True
+    t0 = time.perf_counter()
+    if pid:
+        cpu0 = cpu_seconds(pid)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - t0
+    if pid:
+        cpu1 = cpu_seconds(pid)
+    await asyncio.sleep(args.settle)  # let in-flight deliveries land before counting loss
+    measuring[0] = False
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    own_cpu = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
+    lost = max(0, totals.expected - totals.delivered)
+    lat = sorted(totals.latencies)
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else float("nan")
+
+    mode = f"paced {args.rate:g} msg/s" if args.rate else f"saturated, {args.inflight} in flight"
+    print(f"mode: {mode}, {args.senders} senders, {args.text_size}-character texts")
+    print(f"sent {totals.sent} messages in {elapsed:.2f} s ({totals.sent / elapsed:,.0f} msg/s)")
+    print(f"delivered {totals.delivered:,} ({totals.delivered / elapsed:,.0f} deliveries/s)")
+    print(f"loss: {lost} of {totals.expected} ({100 * lost / max(1, totals.expected):.3f} %)")
+    print(
+        f"latency ms: p50 {pct(50):.2f}  p90 {pct(90):.2f}  p99 {pct(99):.2f}  "
+        f"max {lat[-1] if lat else float('nan'):.2f}  mean "
+        f"{statistics.fmean(lat) if lat else float('nan'):.2f}"
+    )
+    if pid and totals.delivered:
+        us = (cpu1 - cpu0) / totals.delivered * 1e6
+        print(
+            f"server CPU: {cpu1 - cpu0:.2f} s, {us:.2f} µs per delivery "
+            f"({100 * (cpu1 - cpu0) / elapsed:.0f} % of a core)"
+        )
+    print(f"load generator CPU: {100 * own_cpu / (elapsed + args.settle):.0f} % of a core")
+    for client in clients:
+        if client.transport is not None:
+            client.transport.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7878)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rooms", type=int, default=1)
+    parser.add_argument("--senders", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=0, help="total msg/s; 0 = saturated")
+    parser.add_argument("--inflight", type=int, default=64, help="per sender, when saturated")
+    parser.add_argument("--text-size", type=int, default=100)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--settle", type=float, default=1.0)
+    parser.add_argument("--server-pid", type=int, help="measure this local server's CPU and RSS")
+    parser.add_argument(
+        "--spawn",
+        action="store_true",
+        help="start a local chat-server with --rate 0 on a free port",
+    )
+    parser.add_argument("--cpu", type=int, help="pin the spawned server to this core")
+    args = parser.parse_args()
+    if args.senders > args.clients:
+        parser.error("--senders cannot exceed --clients")
+    server: subprocess.Popen[str] | None = None
+    pid = args.server_pid
+    if args.spawn:
+        command = [
+            sys.executable,
+            "-m",
+            "chat_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--rate",
+            "0",
+            "--max-clients",
+            str(args.clients + 100),
+            "--max-per-address",
+            "0",
+            "--log-level",
+            "warning",
+        ]
+        if args.cpu is not None:
+            command = ["taskset", "-c", str(args.cpu), *command]
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        args.port = int(line.rsplit(":", 1)[1])
+        pid = server.pid
+    try:
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(run(args, pid))
+        else:
+            uvloop.run(run(args, pid))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
