@@ -304,6 +304,9 @@ class Connection:
         self.welcome: Welcome | None = None
         self._link: Link | None = None
         self._closing = False
+        #: Clear while :meth:`run` is reading the link, so :meth:`quit` can wait for it.
+        self._reading = asyncio.Event()
+        self._reading.set()
 
     @property
     def online(self) -> bool:
@@ -358,33 +361,46 @@ class Connection:
         Returns after :meth:`quit`, after :class:`GaveUp`, or -- when built
         with ``reconnect=False`` -- after the first :class:`Disconnected`.
         """
-        while not self._closing:
-            if self._link is None and not await self._come_back():
-                return
-            assert self._link is not None
-            reason = await self._read(self._link)
-            await self._link.close()
-            self._link = None
-            if self._closing:
-                break
-            self.state = "offline"
-            self.on_event(Disconnected(reason))
-            if not self.reconnect:
-                return
+        try:
+            while not self._closing:
+                if self._link is None and not await self._come_back():
+                    return
+                link = self._link
+                assert link is not None
+                self._reading.clear()
+                reason = await self._read(link)
+                self._reading.set()
+                if self._closing:
+                    break
+                await link.close()
+                self._link = None
+                self.state = "offline"
+                self.on_event(Disconnected(reason))
+                if not self.reconnect:
+                    return
+        finally:
+            self._reading.set()
         self.state = "closed"
 
     async def quit(self, reason: str | None = None, *, wait: float = 2.0) -> None:
-        """Say ``quit``, wait up to ``wait`` seconds for the server to close, close."""
+        """Say ``quit`` and wait up to ``wait`` seconds for the server to close.
+
+        Safe to call while :meth:`run` is reading (it stops) or not running.
+        """
         self._closing = True
-        link, self._link = self._link, None
+        link = self._link
         self.state = "closed"
         if link is None:
             return
         link.send(Quit(reason=reason or None))
         with contextlib.suppress(ConnectionLost, TimeoutError):
             async with asyncio.timeout(wait):
-                while True:
-                    await link.recv()
+                if not self._reading.is_set():
+                    await self._reading.wait()
+                else:
+                    while True:
+                        await link.recv()
+        self._link = None
         await link.close()
 
     async def _read(self, link: Link) -> str:

@@ -171,11 +171,18 @@ def whisper_line(message: WhisperMessage, me: str) -> Line:
     mine = fold(message.from_) == fold(me)
     when = clock_text(message.ts)
     if mine:
-        head = [("class:time", when), ("class:whisper", "-> "),
-                (nick_style(message.to), f"*{sanitize(message.to)}*"), ("", " ")]  # fmt: skip
+        head = [
+            ("class:time", when),
+            ("class:whisper", "-> "),
+            (nick_style(message.to), f"*{sanitize(message.to)}*"),
+            ("", " "),
+        ]
     else:
-        head = [("class:time", when), (nick_style(message.from_),
-                f"*{sanitize(message.from_)}*"), ("", " ")]  # fmt: skip
+        head = [
+            ("class:time", when),
+            (nick_style(message.from_), f"*{sanitize(message.from_)}*"),
+            ("", " "),
+        ]
     indent = sum(get_cwidth(text) for _, text in head)
     style = "class:text" if mine else "class:text.mention"
     body = sanitize(message.text, multiline=True)

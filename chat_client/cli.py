@@ -1,0 +1,196 @@
+"""``chat-client [HOST[:PORT]] [--nick NICK] [--room ROOM]... [--password P] [--tls]``.
+
+Interactive when standard input is a terminal, batch mode otherwise (or with
+``--batch``); see ``batch.py``.  Exit status: 0 after ``/quit`` or the end of
+batch input, 1 when the server cannot be reached or refuses us, 2 for bad
+arguments (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import re
+import ssl
+import sys
+from collections.abc import Sequence
+
+from protocol import is_valid_nick, is_valid_room
+
+from .batch import BatchClient, read_lines
+from .commands import BELL_MODES
+from .connection import ConnectFailed, Connection, Endpoint, Refused, alternative_nick
+from .sanitize import sanitize
+from .state import DEFAULT_SCROLLBACK
+
+__all__ = ["main", "parse_address"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7878
+
+
+def parse_address(text: str | None) -> tuple[str, int]:
+    """``HOST``, ``HOST:PORT``, ``[V6]:PORT`` or ``:PORT``; raises ValueError."""
+    if not text:
+        return DEFAULT_HOST, DEFAULT_PORT
+    match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", text)
+    if match:
+        host, port = match.group(1), match.group(2)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, None
+    number = int(port) if port is not None and port.isdigit() else DEFAULT_PORT
+    if port is not None and (not port.isdigit() or not 1 <= number <= 65535):
+        raise ValueError(f"bad port {port!r} (1-65535)")
+    return host or DEFAULT_HOST, number
+
+
+def login_nick() -> str:
+    """The login name made into a valid nick, to suggest when none is given."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = ""
+    nick = re.sub(r"[^A-Za-z0-9_-]", "_", name).lstrip("-")[:32]
+    return nick if is_valid_nick(nick) else "guest"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chat-client", description="Terminal client for a hubbub chat server."
+    )
+    parser.add_argument(
+        "address",
+        nargs="?",
+        metavar="HOST[:PORT]",
+        help=f"server address (default {DEFAULT_HOST}:{DEFAULT_PORT})",
+    )
+    parser.add_argument("--nick", help="your nick (asked for when missing)")
+    parser.add_argument(
+        "--room",
+        action="append",
+        default=[],
+        metavar="ROOM",
+        help="join ROOM (repeatable); batch input goes to the first",
+    )
+    parser.add_argument("--password", help="the server's password, if it has one")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument(
+        "--tls-ca", metavar="FILE", help="trust this CA (or self-signed) certificate"
+    )
+    parser.add_argument(
+        "--tls-insecure", action="store_true", help="do not verify the server's certificate"
+    )
+    parser.add_argument(
+        "--batch", action="store_true", help="batch mode even when standard input is a terminal"
+    )
+    parser.add_argument(
+        "--scrollback",
+        type=int,
+        default=DEFAULT_SCROLLBACK,
+        metavar="LINES",
+        help=f"lines kept per window (default {DEFAULT_SCROLLBACK})",
+    )
+    parser.add_argument(
+        "--bell",
+        choices=BELL_MODES,
+        default="mentions",
+        help="when to ring the terminal bell (default mentions)",
+    )
+    parser.add_argument("--log-file", metavar="FILE", help="write a debug log here")
+    return parser
+
+
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if not (args.tls or args.tls_ca or args.tls_insecure):
+        return None
+    context = ssl.create_default_context(cafile=args.tls_ca)
+    if args.tls_insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the client; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        host, port = parse_address(args.address)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.nick is not None and not is_valid_nick(args.nick):
+        parser.error(f"--nick {args.nick!r}: 1-32 of A-Z a-z 0-9 _ -, not starting with -")
+    rooms = [room.removeprefix("#") for room in args.room]
+    for room in rooms:
+        if not is_valid_room(room):
+            parser.error(f"--room {room!r}: 1-64 of A-Z a-z 0-9 _ - .")
+    if args.scrollback < 1:
+        parser.error("--scrollback must be at least 1")
+    batch = args.batch or not sys.stdin.isatty()
+    if batch and args.nick is None:
+        parser.error("batch mode (standard input is not a terminal) needs --nick")
+    try:
+        tls = _tls(args)
+    except (OSError, ssl.SSLError) as exc:
+        parser.error(f"--tls-ca: {exc}")
+    if args.log_file:
+        logging.basicConfig(
+            filename=args.log_file,
+            level=logging.DEBUG,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
+    else:
+        logging.getLogger().addHandler(logging.NullHandler())
+    endpoint = Endpoint(host, port, tls)
+    if batch:
+        return asyncio.run(_batch(endpoint, args.nick, rooms, args.password))
+    try:
+        return asyncio.run(_interactive(endpoint, args, rooms))
+    except (KeyboardInterrupt, EOFError):
+        return 1
+
+
+async def _batch(endpoint: Endpoint, nick: str, rooms: list[str], password: str | None) -> int:
+    client = BatchClient(endpoint, nick, rooms=rooms, password=password)
+    return await client.run(read_lines(sys.stdin.buffer))
+
+
+async def _ask(question: str, default: str) -> str:
+    from prompt_toolkit import PromptSession
+
+    session: PromptSession[str] = PromptSession()
+    while True:
+        answer = (await session.prompt_async(question, default=default)).strip()
+        if is_valid_nick(answer):
+            return answer
+        print("a nick is 1-32 of A-Z a-z 0-9 _ -, not starting with -")
+
+
+async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list[str]) -> int:
+    from .app import ChatClient
+
+    nick = args.nick or await _ask("nick: ", login_nick())
+    connection = Connection(endpoint, nick, password=args.password)
+    while True:
+        try:
+            welcome = await connection.connect()
+            break
+        except ConnectFailed as exc:
+            print(f"chat-client: {exc}", file=sys.stderr)
+            return 1
+        except Refused as exc:
+            if exc.code == "auth_failed":
+                what = "wrong password" if args.password else "the server needs --password"
+                print(f"chat-client: {endpoint}: {what}", file=sys.stderr)
+                return 1
+            if exc.code not in ("nick_taken", "nick_invalid"):
+                print(f"chat-client: {endpoint} refused us: {sanitize(str(exc))}", file=sys.stderr)
+                return 1
+            print(f"{sanitize(exc.message)} ({exc.code})")
+            connection.nick = await _ask("nick: ", alternative_nick(connection.nick))
+    client = ChatClient(connection, rooms=rooms, scrollback=args.scrollback, bell=args.bell)
+    return await client.run(welcome)

@@ -1,0 +1,323 @@
+"""The screen: topic bar, scrollback, status bar, one input line.
+
+The calculator layout of prompt_toolkit's examples, plus two bars::
+
+    +--------------------------------------------------+
+    | topic of the current room                        |  class:topic
+    | 12:34 <alice> hello                              |
+    | 12:35 -!- bob has joined general                 |  scrollback
+    | ...                                              |
+    | 12:36 alice | 2:general | connected | act: 3 4!  |  class:status
+    | [general] half-typed line_                       |  input
+    +--------------------------------------------------+
+
+:func:`build_application` returns an ``Application`` that reads a
+:class:`~chat_client.state.ChatState`; whoever changes the state calls
+``app.invalidate()`` to repaint.  The scrollback control renders only the
+visible tail of the window, so a 10,000-line window costs no more to draw than
+a short one.  Typed lines go to ``on_line``; it is called with the text and the
+input line is cleared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from prompt_toolkit.application import Application
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.layout import HSplit, Layout, Window
+from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl, UIContent, UIControl
+from prompt_toolkit.layout.dimension import Dimension
+from prompt_toolkit.layout.processors import BeforeInput
+from prompt_toolkit.output import Output
+from prompt_toolkit.styles import Style
+
+from protocol import fold
+
+from . import commands
+from .sanitize import sanitize
+from .state import ChatState
+from .view import NICK_COLOURS, Fragments
+
+__all__ = ["STYLE", "ChatCompleter", "ScrollbackControl", "build_application"]
+
+STYLE = Style.from_dict(
+    {
+        "topic": "bg:ansiblue ansiwhite",
+        "status": "bg:ansiblue ansiwhite",
+        "status.state": "bold",
+        "status.offline": "bg:ansired ansiwhite bold",
+        "status.act": "ansiyellow",
+        "status.mention": "ansibrightred bold",
+        "time": "ansibrightblack",
+        "system": "ansibrightblack",
+        "system.mark": "ansibrightblack",
+        "motd": "ansigreen",
+        "join": "ansibrightblack",
+        "part": "ansibrightblack",
+        "error": "ansired",
+        "action": "italic",
+        "whisper": "ansimagenta",
+        "text.mention": "bold ansibrightyellow",
+        "nick.self": "bold",
+        "prompt": "bold",
+        **{f"nick.{i}": colour for i, colour in enumerate(NICK_COLOURS)},
+    }
+)
+
+_WORD = re.compile(r"\S*$")
+_ROOM_COMMANDS = frozenset({"join", "j", "leave", "part", "who", "names"})
+_WINDOW_COMMANDS = frozenset({"switch", "window", "w"})
+_NICK_COMMANDS = frozenset({"msg", "query"})
+
+
+class ScrollbackControl(UIControl):
+    """Draws the bottom of the current window's scrollback, minus its scroll."""
+
+    def __init__(self, state: ChatState) -> None:
+        self.state = state
+        self.height = 24
+
+    def is_focusable(self) -> bool:
+        return False
+
+    def create_content(self, width: int, height: int) -> UIContent:
+        self.height = height
+        window = self.state.window
+        lines = window.lines
+        rows: list[Fragments] = []
+        index = len(lines) - 1 - window.scroll
+        while index >= 0 and len(rows) < height:
+            rows[:0] = lines[index].rows(width)
+            index -= 1
+        rows = rows[-height:] if height else []
+        rows[:0] = [[] for _ in range(height - len(rows))]
+
+        def get_line(number: int) -> StyleAndTextTuples:
+            return list(rows[number])
+
+        return UIContent(get_line=get_line, line_count=len(rows), show_cursor=False)
+
+
+class ChatCompleter(Completer):
+    """Completes command names, rooms after ``/join``-like commands, nicks elsewhere.
+
+    Nicks come from the current room's members, recent speakers first; a nick
+    completed at the start of the line gets ``": "`` after it.
+    """
+
+    def __init__(self, state: ChatState) -> None:
+        self.state = state
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        before = document.text_before_cursor
+        word = _WORD.search(before)
+        prefix = word.group() if word else ""
+        head = before[: len(before) - len(prefix)]
+        if head == "" and prefix.startswith("/"):
+            names = ["/" + name for name in commands.command_names()]
+            yield from _matching(prefix, names, suffix=" ")
+            return
+        words = head.split()
+        command = words[0][1:].lower() if words and words[0].startswith("/") else None
+        if command is not None and len(words) == 1:
+            if command in _ROOM_COMMANDS:
+                yield from _matching(prefix.lstrip("#"), self._rooms(), replace=len(prefix))
+                return
+            if command in _WINDOW_COMMANDS:
+                names = [w.name for w in self.state.windows[1:]]
+                yield from _matching(prefix, names)
+                return
+            if command in _NICK_COMMANDS:
+                yield from _matching(prefix, self._all_nicks(), suffix=" ")
+                return
+        suffix = ": " if head == "" else " "
+        yield from _matching(prefix, self.state.window.completion_nicks(), suffix=suffix)
+
+    def _rooms(self) -> list[str]:
+        joined = [w.name for w in self.state.windows if w.kind == "room"]
+        known = sorted(self.state.rooms.values(), key=fold)
+        return list(dict.fromkeys([*joined, *known]))
+
+    def _all_nicks(self) -> list[str]:
+        nicks = self.state.window.completion_nicks()
+        for window in self.state.windows:
+            nicks.extend(window.completion_nicks())
+            if window.kind == "query":
+                nicks.append(window.name)
+        return list(dict.fromkeys(nicks))
+
+
+def _matching(
+    prefix: str, candidates: Iterable[str], *, suffix: str = "", replace: int | None = None
+) -> Iterable[Completion]:
+    key = fold(prefix)
+    for candidate in candidates:
+        if fold(candidate).startswith(key) and candidate:
+            shown = sanitize(candidate)
+            yield Completion(
+                shown + suffix,
+                start_position=-(len(prefix) if replace is None else replace),
+                display=shown,
+            )
+
+
+def build_application(
+    state: ChatState,
+    on_line: Callable[[str], None],
+    *,
+    on_quit: Callable[[], None],
+    input: Input | None = None,
+    output: Output | None = None,
+) -> Application[int]:
+    """The full-screen client.  ``on_quit`` is called for Ctrl-D on an empty line."""
+    scrollback = ScrollbackControl(state)
+
+    def accept(buffer: Buffer) -> bool:
+        text = buffer.text
+        on_line(text)
+        return False
+
+    buffer = Buffer(
+        name="input",
+        multiline=False,
+        history=InMemoryHistory(),
+        completer=ChatCompleter(state),
+        complete_while_typing=False,
+        accept_handler=accept,
+    )
+
+    def topic() -> StyleAndTextTuples:
+        window = state.window
+        if window.kind == "room":
+            return [("", " " + sanitize(window.topic or f"{window.name}: no topic"))]
+        if window.kind == "query":
+            return [("", f" private conversation with {sanitize(window.name)}")]
+        return [("", f" hubbub - {sanitize(state.server_name or state.server)}")]
+
+    def status() -> StyleAndTextTuples:
+        window = state.window
+        online = state.connection == "connected"
+        parts: StyleAndTextTuples = [
+            ("", f" {state.server} "),
+            ("class:status.state", f"[{sanitize(state.nick)}] "),
+            ("", f"[{state.current + 1}:{sanitize(window.name)}] "),
+            ("class:status.state" if online else "class:status.offline", state.connection),
+        ]
+        if window.scroll:
+            parts.append(("class:status.act", " -- more --"))
+        activity = list(state.activity())
+        if activity:
+            parts.append(("", "  act: "))
+            for number, other in activity:
+                style = "class:status.mention" if other.mentions else "class:status.act"
+                label = f"{number}:{sanitize(other.name)}({other.unread}"
+                label += f",!{other.mentions})" if other.mentions else ")"
+                parts.append((style, label + " "))
+        return parts
+
+    def prompt() -> StyleAndTextTuples:
+        return [("class:prompt", f"[{sanitize(state.window.name)}] ")]
+
+    bindings = _key_bindings(state, scrollback, on_quit)
+    layout = Layout(
+        HSplit(
+            [
+                Window(FormattedTextControl(topic), height=1, style="class:topic"),
+                Window(scrollback, wrap_lines=False),
+                Window(FormattedTextControl(status), height=1, style="class:status"),
+                Window(
+                    BufferControl(buffer, input_processors=[BeforeInput(prompt)]),
+                    height=Dimension(min=1, max=8),
+                    wrap_lines=True,
+                    dont_extend_height=True,
+                ),
+            ]
+        ),
+        focused_element=buffer,
+    )
+    return Application(
+        layout=layout,
+        key_bindings=bindings,
+        style=STYLE,
+        full_screen=True,
+        min_redraw_interval=0.05,
+        input=input,
+        output=output,
+    )
+
+
+def _key_bindings(
+    state: ChatState, scrollback: ScrollbackControl, on_quit: Callable[[], None]
+) -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("c-n")
+    def _next(event: KeyPressEvent) -> None:
+        state.cycle(1)
+
+    @kb.add("c-p")
+    def _previous(event: KeyPressEvent) -> None:
+        state.cycle(-1)
+
+    for digit in "1234567890":
+
+        @kb.add("escape", digit)
+        def _window(event: KeyPressEvent, number: int = int(digit) or 10) -> None:
+            state.switch(number - 1)
+
+    @kb.add("pageup")
+    def _page_up(event: KeyPressEvent) -> None:
+        window = state.window
+        top = len(window.lines) - 1
+        step = max(1, scrollback.height - 2)
+        if window.scroll + step >= top:
+            state.load_older()
+        window.scroll = max(0, min(window.scroll + step, top))
+
+    @kb.add("pagedown")
+    def _page_down(event: KeyPressEvent) -> None:
+        window = state.window
+        window.scroll = max(0, window.scroll - max(1, scrollback.height - 2))
+        if window.scroll == 0:
+            window.unread = window.mentions = 0
+
+    @kb.add("tab")
+    def _complete(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if buffer.complete_state:
+            buffer.complete_next()
+        else:
+            buffer.start_completion(select_first=True)
+
+    @kb.add("s-tab")
+    def _complete_back(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if buffer.complete_state:
+            buffer.complete_previous()
+
+    @kb.add("escape", "enter")
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    @kb.add("c-c")
+    def _clear(event: KeyPressEvent) -> None:
+        event.current_buffer.reset()
+
+    @kb.add("c-d")
+    def _quit(event: KeyPressEvent) -> None:
+        if not event.current_buffer.text:
+            on_quit()
+        else:
+            event.current_buffer.delete()
+
+    return kb
