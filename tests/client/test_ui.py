@@ -1,0 +1,162 @@
+"""The real application on a pipe input and a VT100 output, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output.vt100 import Vt100_Output
+
+from chat_client.app import ChatClient
+from chat_client.connection import Connection, Endpoint
+from chat_server.server import Server, run_server
+from protocol import Message, Say
+from tests.conftest import loopback_config
+from tests.wire import WireClient, connect_welcomed
+
+CTRL_N = "\x0e"
+CTRL_P = "\x10"
+ALT_1 = "\x1b1"
+
+
+class Screen(io.StringIO):
+    """What the client wrote to the terminal."""
+
+
+@asynccontextmanager
+async def running_client(
+    server: Server, nick: str = "alice", rooms: tuple[str, ...] = ("general",)
+) -> AsyncIterator[tuple[ChatClient, PipeInput, Screen]]:
+    screen = Screen()
+    output = Vt100_Output(screen, lambda: Size(rows=24, columns=100), term="xterm")
+    with create_pipe_input() as pipe:
+        connection = Connection(Endpoint("127.0.0.1", server.port), nick)
+        welcome = await connection.connect()
+        client = ChatClient(connection, rooms=rooms, input=pipe, output=output)
+        task = asyncio.create_task(client.run(welcome))
+        try:
+            await eventually(lambda: client.state.window.joined or not rooms)
+            yield client, pipe, screen
+        finally:
+            client.quit()
+            assert await asyncio.wait_for(task, 5) == 0
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+async def observer(server: Server, nick: str = "bob") -> WireClient:
+    wire = await connect_welcomed(server.port, nick)
+    await wire.join("general")
+    return wire
+
+
+async def next_message(wire: WireClient) -> Message:
+    return await wire.recv_until(Message)
+
+
+async def test_typing_a_line_sends_say(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (_, pipe, _):
+        pipe.send_text("hello bob\r")
+        said = await next_message(bob)
+        assert (said.from_, said.room, said.text) == ("alice", "general", "hello bob")
+        assert said.id
+
+
+async def test_incoming_flood_renders_and_half_typed_line_survives() -> None:
+    async with run_server(loopback_config(rate=0)) as server:
+        await _flood_while_typing(server)
+
+
+async def _flood_while_typing(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (client, pipe, screen):
+        pipe.send_text("half typ")
+        await eventually(lambda: client.app.current_buffer.text == "half typ")
+        for n in range(300):
+            await bob.send(Say(room="general", text=f"flood-{n}"))
+        await eventually(lambda: "flood-299" in screen.getvalue())
+        assert client.app.current_buffer.text == "half typ"
+        pipe.send_text("ed\r")
+        while (said := await next_message(bob)).from_ != "alice":
+            pass
+        assert said.text == "half typed"
+
+
+async def test_join_and_ctrl_n_switch_rooms(server: Server) -> None:
+    async with running_client(server) as (client, pipe, _):
+        state = client.state
+        pipe.send_text("/join lobby\r")
+        await eventually(lambda: state.window.name == "lobby" and state.window.joined)
+        names = [w.name for w in state.windows]
+        assert names == ["status", "general", "lobby"]
+        pipe.send_text(CTRL_N)
+        await eventually(lambda: state.window.name == "status")
+        pipe.send_text(CTRL_N)
+        await eventually(lambda: state.window.name == "general")
+        pipe.send_text(CTRL_P)
+        await eventually(lambda: state.window.name == "status")
+        pipe.send_text("\x1b3")
+        await eventually(lambda: state.window.name == "lobby")
+
+
+async def test_tab_completes_a_nick_of_the_room(server: Server) -> None:
+    bob = await observer(server, "bobby")
+    async with running_client(server) as (client, pipe, _):
+        await eventually(lambda: "bobby" in client.state.window.members.values())
+        pipe.send_text("bo\t")
+        await eventually(lambda: client.app.current_buffer.text == "bobby: ")
+        pipe.send_text("hi\r")
+        said = await next_message(bob)
+        assert said.text == "bobby: hi"
+
+
+async def test_unknown_command_sends_nothing_and_says_so(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (_, pipe, screen):
+        pipe.send_text("/frobnicate\r")
+        pipe.send_text("after\r")
+        said = await next_message(bob)
+        assert said.text == "after"
+        await eventually(lambda: "unknown command: /frobnicate" in screen.getvalue())
+
+
+async def test_multi_line_paste_is_one_message(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (_, pipe, _):
+        pipe.send_text("\x1b[200~first line\r\nsecond line\x1b[201~\r")
+        said = await next_message(bob)
+        assert said.text == "first line\nsecond line"
+
+
+async def test_hostile_text_reaches_the_terminal_inert(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (_, _, screen):
+        await bob.send(Say(room="general", text="evil\x1b]52;c;aGk=\x07\x1b[2J\u202eend"))
+        await eventually(lambda: "end" in screen.getvalue())
+        written = screen.getvalue()
+        assert "\x1b]52" not in written
+        assert "\u202e" not in written
+        assert "\x07" not in written
+        assert "^[]52;c;aGk=^G^[[2J<U+202E>end" in written.replace("\x1b[0m", "")
+
+
+async def test_presence_is_shown(server: Server) -> None:
+    async with running_client(server) as (client, _, _):
+        carol = await connect_welcomed(server.port, "carol")
+        await carol.join("general")
+        await eventually(
+            lambda: any("carol has joined" in line.text for line in client.state.window.lines)
+        )
+        await carol.close()
+        await eventually(lambda: "carol has quit" in client.state.window.lines[-1].text)
