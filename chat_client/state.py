@@ -243,8 +243,7 @@ class ChatState:
         elif isinstance(event, Disconnected):
             self.connection = "disconnected"
             for window in self.windows:
-                if window.kind != "query":
-                    self.error(f"disconnected: {event.reason}", window)
+                self.error(f"disconnected: {event.reason}", window)
                 window.joined = False
                 window.catchup = None
                 if window.older == "loading":
@@ -281,8 +280,7 @@ class ChatState:
                     self.info(text, self.status, style="class:motd")
             return
         for window in self.windows:
-            if window.kind != "query":
-                self.info("reconnected", window)
+            self.info("reconnected", window)
         for room in self.wanted.values():
             self.send(Join(room=room))
 
