@@ -75,3 +75,14 @@ async def expect_error(
 async def still_open(client: WireClient) -> None:
     """Assert the connection still answers a ping (and nothing else was pending)."""
     assert await sync(client) == []
+
+
+async def hung_up(client: WireClient, timeout: float = 5.0) -> list[ServerMessage]:
+    """Read until the server closes ``client``, then close our end too.
+
+    Returns every message received on the way; fails on timeout if the server
+    never closes the connection.
+    """
+    received = await client.closed(timeout=timeout)
+    await client.close()
+    return received

@@ -20,7 +20,7 @@ import pytest
 
 from protocol import Bye, Error, Message, Ping, Pong, Say
 from tests.server.conftest import TlsFiles
-from tests.server.helpers import close_all, expect_error, send_json, sync, welcomed
+from tests.server.helpers import close_all, expect_error, hung_up, send_json, sync, welcomed
 from tests.wire import WireClient
 
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
@@ -216,7 +216,7 @@ async def test_signal_sends_bye_to_everyone_and_exits_0_within_5_seconds(
         started = time.monotonic()
         server.process.send_signal(signum)
         for client in (alice, bob, stranger):
-            received = await client.closed(timeout=5)
+            received = await hung_up(client, timeout=5)
             assert received == [Bye(reason="server_shutdown")], received
         code = await server.wait(timeout=5)
         assert time.monotonic() - started < 5
@@ -230,7 +230,7 @@ async def test_restart_on_the_same_port_right_after_shutdown_works() -> None:
         await clients[0].join("lobby")
         first.process.send_signal(signal.SIGTERM)
         for client in clients:
-            await client.closed(timeout=5)
+            await hung_up(client, timeout=5)
         assert await first.wait(timeout=5) == 0
     args = ("--host", "127.0.0.1", "--port", str(port))
     async with chat_server(args=args) as second:
@@ -247,7 +247,7 @@ async def test_frame_too_large_against_the_real_process_keeps_it_serving() -> No
     async with chat_server() as server:
         alice, mallory = await welcomed(server.port, "alice", "mallory")
         await mallory.send_raw(b"\xff\xff\xff\xff")
-        received = await mallory.closed(timeout=2)
+        received = await hung_up(mallory, timeout=2)
         assert isinstance(received[0], Error)
         assert received[0].code == "frame_too_large"
         assert received[1:] == [Bye(reason="frame_too_large")]

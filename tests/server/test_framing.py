@@ -16,6 +16,7 @@ from protocol import (
     Message,
     Ping,
     Pong,
+    Presence,
     Say,
     encode,
     frame,
@@ -23,6 +24,7 @@ from protocol import (
 from tests.server.helpers import (
     close_all,
     expect_error,
+    hung_up,
     send_json,
     serving,
     still_open,
@@ -90,7 +92,7 @@ async def test_fifty_says_in_one_write_are_all_broadcast_in_order() -> None:
 async def test_zero_length_frame_gets_bad_frame_then_bye_and_close(server: Server) -> None:
     (client,) = await welcomed(server.port, "alice")
     await client.send_raw(b"\x00\x00\x00\x00")
-    received = await client.closed(timeout=3)
+    received = await hung_up(client, timeout=3)
     assert len(received) == 2, received
     assert isinstance(received[0], Error)
     assert received[0].code == "bad_frame"
@@ -100,7 +102,7 @@ async def test_zero_length_frame_gets_bad_frame_then_bye_and_close(server: Serve
 async def test_zero_length_frame_before_welcome_is_bad_frame_too(server: Server) -> None:
     client = await WireClient.connect(server.port)
     await client.send_raw(b"\x00\x00\x00\x00")
-    received = await client.closed(timeout=3)
+    received = await hung_up(client, timeout=3)
     assert [getattr(m, "code", None) or getattr(m, "reason", None) for m in received] == [
         "bad_frame",
         "bad_frame",
@@ -131,7 +133,7 @@ async def test_huge_length_closes_within_a_second_while_others_keep_chatting(
     started = time.monotonic()
     await mallory.send_raw(b"\xff\xff\xff\xff")
     chatting = asyncio.create_task(chat(2))
-    received = await mallory.closed(timeout=1.0)
+    received = await hung_up(mallory, timeout=1.0)
     assert time.monotonic() - started < 1.0
     await chatting
     frames = [m for m in received if not isinstance(m, Message)]
@@ -148,7 +150,7 @@ async def test_frame_over_max_frame_is_refused_on_its_header_alone() -> None:
         (client,) = await welcomed(server.port, "alice")
         # Only the header: the server must not wait for 1025 bytes of body.
         await client.send_raw((1025).to_bytes(4, "big"))
-        received = await client.closed(timeout=2)
+        received = await hung_up(client, timeout=2)
         assert len(received) == 2, received
         assert isinstance(received[0], Error)
         assert received[0].code == "frame_too_large"
@@ -273,8 +275,43 @@ async def test_good_frames_before_a_fatal_one_are_all_answered(server: Server) -
     (client,) = await welcomed(server.port, "alice")
     data = encode(Ping(token="a")) + encode(Ping(token="b")) + b"\x00\x00\x00\x00"
     await client.send_raw(data)
-    received = await client.closed(timeout=3)
+    received = await hung_up(client, timeout=3)
     assert received[:2] == [Pong(token="a"), Pong(token="b")]
     assert isinstance(received[2], Error)
     assert received[2].code == "bad_frame"
     assert received[3:] == [Bye(reason="bad_frame")]
+
+
+async def test_member_closed_for_a_broken_frame_leaves_presence_quit_with_a_reason(
+    server: Server,
+) -> None:
+    alice, mallory = await welcomed(server.port, "alice", "mallory")
+    await alice.join("lobby")
+    await mallory.join("lobby")
+    await sync(alice)
+    await mallory.send_raw(b"\x00\x00\x00\x00")
+    await hung_up(mallory, timeout=3)
+    presence = await alice.expect(Presence)
+    assert (presence.room, presence.nick, presence.event) == ("lobby", "mallory", "quit")
+    assert presence.reason, "the room is told why the server closed it"
+    await alice.close()
+
+
+async def test_pong_after_welcome_is_accepted_silently(server: Server) -> None:
+    (alice,) = await welcomed(server.port, "alice")
+    await alice.send(Pong(token="unsolicited"))
+    await alice.send(Pong())
+    await still_open(alice)
+    await alice.close()
+
+
+async def test_id_longer_than_64_characters_is_bad_message(server: Server) -> None:
+    (alice,) = await welcomed(server.port, "alice")
+    await alice.join("lobby")
+    await send_json(alice, {"type": "say", "room": "lobby", "text": "hi", "id": "i" * 65})
+    await expect_error(alice, "bad_message", ref="say")
+    await send_json(alice, {"type": "ping", "token": "t" * 65})
+    await expect_error(alice, "bad_message", ref="ping")
+    await send_json(alice, {"type": "say", "room": "lobby", "text": "hi", "id": "i" * 64})
+    assert (await alice.expect(Message)).id == "i" * 64
+    await alice.close()

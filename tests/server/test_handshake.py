@@ -21,6 +21,7 @@ from protocol import (
 from tests.server.helpers import (
     close_all,
     expect_error,
+    hung_up,
     send_json,
     serving,
     still_open,
@@ -238,7 +239,7 @@ async def test_silent_connection_gets_bye_hello_timeout_and_is_closed() -> None:
     async with serving(hello_timeout=0.4) as server:
         client = await WireClient.connect(server.port)
         started = time.monotonic()
-        received = await client.closed(timeout=3)
+        received = await hung_up(client, timeout=3)
         assert received == [Bye(reason="hello_timeout")]
         assert time.monotonic() - started < 2.0
 
@@ -258,7 +259,7 @@ async def test_pings_and_failed_hellos_do_not_extend_the_hello_timeout() -> None
                 await asyncio.sleep(0.1)
         except (ConnectionError, OSError):
             pass
-        received += await client.closed(timeout=3)
+        received += await hung_up(client, timeout=3)
         assert time.monotonic() - started < 2.5
         assert Bye(reason="hello_timeout") in received
         assert not any(isinstance(m, Welcome) for m in received)
@@ -279,7 +280,7 @@ async def test_frame_over_the_pre_welcome_cap_is_frame_too_large_and_closes() ->
     async with serving(hello_max_frame=4096) as server:
         client = await WireClient.connect(server.port)
         await client.send_raw((5000).to_bytes(4, "big"))
-        received = await client.closed(timeout=3)
+        received = await hung_up(client, timeout=3)
         assert len(received) == 2, received
         assert isinstance(received[0], Error)
         assert received[0].code == "frame_too_large"

@@ -26,6 +26,7 @@ from protocol import (
 from tests.server.helpers import (
     close_all,
     expect_error,
+    hung_up,
     serving,
     still_open,
     sync,
@@ -127,7 +128,7 @@ async def test_more_than_twice_burst_drops_in_ten_seconds_gets_bye_rate_limited(
         assert sum(isinstance(m, Error) and m.code == "rate_limited" for m in answers) == 4
         await still_open(alice)
         await alice.send(Say(room="lobby", text="one drop too many"))
-        received = await alice.closed(timeout=3)
+        received = await hung_up(alice, timeout=3)
         assert received[-1] == Bye(reason="rate_limited")
         assert all(isinstance(m, Error) and m.code == "rate_limited" for m in received[:-1])
         presence = await bob.recv_until(Presence)
@@ -167,7 +168,7 @@ async def test_silent_client_is_pinged_then_dropped_with_ping_timeout() -> None:
         pinged_after = time.monotonic() - silent_since
         assert 0.2 <= pinged_after <= 0.7, pinged_after
         assert ping.type == "ping"
-        received = await alice.closed(timeout=3)
+        received = await hung_up(alice, timeout=3)
         closed_after = time.monotonic() - silent_since
         assert received[-1] == Bye(reason="ping_timeout")
         assert 0.7 <= closed_after <= 1.6, closed_after
@@ -214,7 +215,7 @@ async def test_connection_past_max_clients_gets_server_full_and_bye() -> None:
         await unwelcomed.send(Ping(token="here"))
         await unwelcomed.expect(Pong)
         third = await WireClient.connect(server.port)
-        received = await third.closed(timeout=3)
+        received = await hung_up(third, timeout=3)
         assert len(received) == 2, received
         assert isinstance(received[0], Error)
         assert received[0].code == "server_full"
@@ -229,7 +230,7 @@ async def test_connection_past_max_clients_gets_server_full_and_bye() -> None:
             if isinstance(answer, Welcome):
                 break
             assert time.monotonic() < deadline, "the slot was never freed"
-            await late.closed()
+            await hung_up(late)
             await asyncio.sleep(0.05)
         await close_all([alice, late])
 

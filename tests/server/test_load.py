@@ -19,7 +19,7 @@ from protocol import (
     encode,
     frame,
 )
-from tests.server.helpers import close_all, serving, still_open, sync, welcomed
+from tests.server.helpers import close_all, hung_up, serving, still_open, sync, welcomed
 from tests.wire import WireClient, connect_welcomed
 
 
@@ -120,7 +120,7 @@ async def test_member_that_never_reads_is_dropped_and_others_keep_receiving() ->
 
         # The sleeper's connection was closed by the server: reading it now ends in EOF.
         sleeper.writer.transport.resume_reading()  # type: ignore[attr-defined]
-        leftovers = await sleeper.closed(timeout=10)
+        leftovers = await hung_up(sleeper, timeout=10)
         received = [m for m in leftovers if isinstance(m, Message)]
         assert len(received) < count, "the sleeper was never dropped"
         await still_open(watcher)
@@ -165,7 +165,7 @@ async def test_random_bytes_on_one_connection_never_stop_the_server_serving_anot
                 await noise.send(Ping(token="n"))
                 # Still open after a recoverable error: we hang up ourselves.
                 with contextlib.suppress(TimeoutError):
-                    await noise.closed(timeout=0.2)
+                    await hung_up(noise, timeout=0.2)
                 await noise.close()
             await alice.send(Say(room="lobby", text=f"round {round_}"))
             message = await bob.recv_until(Message)

@@ -23,6 +23,7 @@ from protocol import (
 from tests.server.helpers import (
     close_all,
     expect_error,
+    hung_up,
     send_json,
     serving,
     still_open,
@@ -258,7 +259,7 @@ async def test_quit_closes_with_bye_and_tells_every_room_the_reason(server: Serv
     for client in (alice, bob, carol):
         await sync(client)
     await alice.send(Quit(reason="gone fishing"))
-    received = await alice.closed(timeout=3)
+    received = await hung_up(alice, timeout=3)
     assert received == [Bye(reason="quit")]
     assert await bob.expect(Presence) == Presence(
         room="one", nick="alice", event="quit", reason="gone fishing"
@@ -275,7 +276,7 @@ async def test_quit_without_reason_still_tells_the_rooms(server: Server) -> None
     await bob.join("lobby")
     await sync(alice)
     await alice.send(Quit())
-    await alice.closed(timeout=3)
+    await hung_up(alice, timeout=3)
     presence = await bob.expect(Presence)
     assert (presence.room, presence.nick, presence.event) == ("lobby", "alice", "quit")
     await bob.close()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from protocol import Bye, Ping, Pong, Say
-from tests.server.helpers import close_all, serving, sync, welcomed
+from tests.server.helpers import close_all, hung_up, serving, sync, welcomed
 from tests.wire import WireClient
 
 
@@ -28,7 +28,7 @@ async def test_shutdown_sends_every_connection_bye_server_shutdown_first() -> No
     started = time.monotonic()
     stopping = asyncio.create_task(stack.aclose())
     for client in (alice, bob, stranger):
-        assert await client.closed(timeout=5) == [Bye(reason="server_shutdown")]
+        assert await hung_up(client, timeout=5) == [Bye(reason="server_shutdown")]
     await asyncio.wait_for(stopping, 5)
     assert time.monotonic() - started < 5
 
@@ -64,7 +64,7 @@ async def test_shutdown_completes_even_if_a_client_never_reads() -> None:
     await sync(alice)
     started = time.monotonic()
     stopping = asyncio.create_task(stack.aclose())
-    received = await alice.closed(timeout=5)
+    received = await hung_up(alice, timeout=5)
     assert received == [Bye(reason="server_shutdown")]
     await asyncio.wait_for(stopping, 5)
     assert time.monotonic() - started < 5
