@@ -212,7 +212,7 @@ async def test_password_is_required_when_configured() -> None:
 
 async def test_hello_checks_protocol_then_password_then_nick() -> None:
     async with serving(password="s3cret") as server:
-        (alice,) = [await connect_welcomed(server.port, "alice", password="s3cret")]
+        alice = await connect_welcomed(server.port, "alice", password="s3cret")
         client = await WireClient.connect(server.port)
         bad_nick = "-bad nick"
         await send_json(
@@ -314,3 +314,36 @@ async def test_joined_is_never_sent_without_join(server: Server) -> None:
     await alice.join("lobby")
     assert not any(isinstance(m, Joined | Presence) for m in await sync(bob))
     await close_all([alice, bob])
+
+
+async def test_welcome_names_the_server_and_its_version(server: Server) -> None:
+    client = await WireClient.connect(server.port)
+    welcome = await client.hello("alice")
+    name, _, version = welcome.server.partition(" ")
+    assert name
+    assert version, f"server is {welcome.server!r}, not 'NAME VERSION'"
+    await client.close()
+
+
+async def test_epoch_changes_when_a_restart_loses_history() -> None:
+    async with serving() as first:
+        client = await WireClient.connect(first.port)
+        old = (await client.hello("alice")).epoch
+        await client.join("lobby")
+        await client.close()
+    async with serving() as second:
+        client = await WireClient.connect(second.port)
+        new = (await client.hello("alice")).epoch
+        await client.close()
+    assert new != old, "seq starts again at 1 after this restart, so the epoch must change"
+
+
+async def test_max_frame_below_the_pre_welcome_cap_still_applies_before_welcome() -> None:
+    async with serving(max_frame=256, hello_max_frame=4096) as server:
+        client = await WireClient.connect(server.port)
+        await client.send_raw((1000).to_bytes(4, "big"))
+        received = await hung_up(client, timeout=3)
+        assert len(received) == 2, received
+        assert isinstance(received[0], Error)
+        assert received[0].code == "frame_too_large"
+        assert received[1] == Bye(reason="frame_too_large")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chat_server.server import Server
@@ -449,3 +451,34 @@ async def test_welcome_rooms_is_truncated_flag_is_absent_normally(server: Server
     assert isinstance(welcome, Welcome)
     assert welcome.truncated is False
     await client.close()
+
+
+async def test_no_frame_exceeds_max_frame_even_for_the_longest_text() -> None:
+    """A say that fits max_frame may not produce a message that does not."""
+    async with serving(max_frame=1024, rate=0) as server:
+        alice, bob = await welcomed(server.port, "alice", "bob")
+        for client in (alice, bob):
+            client.decoder.max_frame = 1024  # a larger frame fails the test
+            await client.join("lobby")
+        await sync(alice)
+        for request, field in [
+            ({"type": "say", "room": "lobby"}, "text"),
+            ({"type": "whisper", "to": "bob"}, "text"),
+            ({"type": "topic", "room": "lobby"}, "topic"),
+        ]:
+            # Fill the request up to exactly max_frame bytes.
+            room_left = 1024 - len(json.dumps({**request, field: ""}))
+            request[field] = "y" * room_left
+            assert len(json.dumps(request)) == 1024
+            await send_json(alice, request)
+        answers = [await alice.recv() for _ in range(3)]
+        for answer in answers:
+            assert answer.type in {"message", "whisper", "topic", "error"}, answer
+        await sync(bob)
+        carol = await WireClient.connect(server.port)
+        carol.decoder.max_frame = 1024
+        await carol.hello("carol")
+        await carol.join("lobby")
+        await carol.send(HistoryRequest(room="lobby"))
+        await carol.recv_until(History)
+        await close_all([alice, bob, carol])
