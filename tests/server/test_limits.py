@@ -59,14 +59,14 @@ async def test_says_beyond_the_burst_are_dropped_with_rate_limited() -> None:
 
 
 async def test_tokens_refill_at_the_rate() -> None:
-    async with serving(rate=10, burst=1) as server:
+    async with serving(rate=2, burst=1) as server:
         (alice,) = await welcomed(server.port, "alice")
         await alice.join("lobby")
         await alice.send(Say(room="lobby", text="first"))
         await alice.send(Say(room="lobby", text="too soon"))
         assert (await alice.expect(Message)).text == "first"
         await expect_error(alice, "rate_limited", ref="say")
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.6)  # one token back after 0.5 s
         await alice.send(Say(room="lobby", text="refilled"))
         assert (await alice.expect(Message)).text == "refilled"
         await alice.close()
@@ -166,12 +166,12 @@ async def test_silent_client_is_pinged_then_dropped_with_ping_timeout() -> None:
         silent_since = time.monotonic()
         ping = await alice.expect(Ping, timeout=2)
         pinged_after = time.monotonic() - silent_since
-        assert 0.2 <= pinged_after <= 0.7, pinged_after
+        assert 0.25 <= pinged_after < 0.8, pinged_after
         assert ping.type == "ping"
         received = await hung_up(alice, timeout=3)
         closed_after = time.monotonic() - silent_since
         assert received[-1] == Bye(reason="ping_timeout")
-        assert 0.7 <= closed_after <= 1.6, closed_after
+        assert 0.75 <= closed_after <= 2.0, closed_after
         presence = await watching
         assert (presence.nick, presence.event) == ("alice", "quit")
         assert presence.reason
