@@ -63,8 +63,10 @@ __all__ = ["BatchClient", "format_message", "format_whisper", "read_lines"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Messages sent but not yet echoed, at most; bounds what one burst can lose.
+IN_FLIGHT = 5
 #: Seconds between sends after the server has rate-limited us: start, most.
-PACE_START = 0.2
+PACE_START = 0.25
 PACE_MAX = 2.0
 
 
@@ -212,6 +214,8 @@ class BatchClient:
         if isinstance(message, Say | Whisper):
             message = message.model_copy(update={"id": f"{self._tag}-{next(self._ids)}"})
             pending = _Pending(next(self._order), message, self._new_outcome())
+            while len(self._pending) >= IN_FLIGHT and not self._careful:
+                await self._first_outcome()
             if self._careful:
                 bisect.insort(self._retry, pending)
                 await self._resend()
@@ -219,6 +223,10 @@ class BatchClient:
             self._pending[message.id or ""] = pending
         self.connection.send(message)
         await self._unless_lost(self.connection.drain())
+
+    async def _first_outcome(self) -> None:
+        waiting = [p.outcome for p in self._pending.values()]
+        await self._unless_lost(asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED))
 
     def _new_outcome(self) -> asyncio.Future[str]:
         return asyncio.get_running_loop().create_future()
@@ -238,7 +246,7 @@ class BatchClient:
             if outcome == "rate_limited":
                 self._pace = min(PACE_MAX, self._pace * 2)
             else:
-                self._pace = max(PACE_START / 4, self._pace * 0.9)
+                self._pace = max(PACE_START / 5, self._pace * 0.95)
 
     async def _settle(self) -> None:
         """Wait until every message sent has been echoed or refused."""
