@@ -20,7 +20,8 @@ from tests.wire import WireClient, connect_welcomed
 
 CTRL_N = "\x0e"
 CTRL_P = "\x10"
-ALT_1 = "\x1b1"
+UP = "\x1b[A"
+PAGE_UP = "\x1b[5~"
 
 
 class Screen(io.StringIO):
@@ -160,3 +161,38 @@ async def test_presence_is_shown(server: Server) -> None:
         )
         await carol.close()
         await eventually(lambda: "carol has quit" in client.state.window.lines[-1].text)
+
+
+async def test_up_arrow_recalls_the_previous_line(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (client, pipe, _):
+        pipe.send_text("first\r")
+        assert (await next_message(bob)).text == "first"
+        # prompt_toolkit reloads a buffer's history on the next redraw after Enter;
+        # nobody presses Up within a redraw interval (0.05 s), so neither do we.
+        await asyncio.sleep(0.2)
+        pipe.send_text(UP)
+        await eventually(lambda: client.app.current_buffer.text == "first")
+        pipe.send_text(" again\r")
+        assert (await next_message(bob)).text == "first again"
+
+
+async def test_page_up_at_the_top_loads_older_history() -> None:
+    async with run_server(loopback_config(rate=0)) as server:
+        bob = await observer(server)
+        for n in range(1, 121):
+            await bob.send(Say(room="general", text=f"old-{n}"))
+        while (await next_message(bob)).text != "old-120":
+            pass
+        async with running_client(server) as (client, pipe, screen):
+            window = client.state.window
+            assert window.first_seq == 71
+            for _ in range(20):
+                pipe.send_text(PAGE_UP)
+                await asyncio.sleep(0.02)
+                if window.first_seq == 1:
+                    break
+            await eventually(lambda: window.first_seq == 1)
+            seqs = [line.seq for line in window.lines if line.seq is not None]
+            assert seqs == list(range(1, 121))
+            await eventually(lambda: "-- more --" in screen.getvalue())
