@@ -125,28 +125,51 @@ class Line:
 
 
 def _wrap(fragments: Fragments, width: int, indent: int) -> list[Fragments]:
+    """Break at the last space that fits (or anywhere, for a long word)."""
     indent = indent if indent < width // 2 else 0
-    rows: list[Fragments] = []
-    row: Fragments = []
+    rows: list[list[tuple[str, str]]] = []
+    row: list[tuple[str, str]] = []
     column = 0
+    space = -1  # index in ``row`` just after the last space past the indent
+    start = 0  # index in ``row`` where breaking is allowed (after a continuation indent)
+
+    def new_row(carry: list[tuple[str, str]]) -> None:
+        nonlocal row, column, space, start
+        rows.append(row)
+        row = [("", " ")] * indent + carry
+        start = indent
+        column = indent + sum(get_cwidth(char) for _, char in carry)
+        space = -1
+
     for style, text in fragments:
-        chunk: list[str] = []
         for char in text:
-            if char == "\n" or (column + get_cwidth(char) > width and column > indent):
-                if chunk:
-                    row.append((style, "".join(chunk)))
-                    chunk = []
-                rows.append(row)
-                row = [("", " " * indent)] if indent else []
-                column = indent
-                if char == "\n":
-                    continue
-            chunk.append(char)
-            column += get_cwidth(char)
-        if chunk:
-            row.append((style, "".join(chunk)))
+            if char == "\n":
+                new_row([])
+                continue
+            cells = get_cwidth(char)
+            if column + cells > width and column > indent:
+                if space > start:
+                    carry = row[space:]
+                    del row[space:]
+                    new_row(carry)
+                else:
+                    new_row([])
+            row.append((style, char))
+            column += cells
+            if char == " " and column > indent and len(row) > start + 1:
+                space = len(row)
     rows.append(row)
-    return rows
+    return [_group(cells) for cells in rows]
+
+
+def _group(cells: list[tuple[str, str]]) -> Fragments:
+    grouped: Fragments = []
+    for style, char in cells:
+        if grouped and grouped[-1][0] == style:
+            grouped[-1] = (style, grouped[-1][1] + char)
+        else:
+            grouped.append((style, char))
+    return grouped
 
 
 def message_line(message: Message, me: str) -> Line:

@@ -49,7 +49,12 @@ def test_long_line_wraps_under_the_text() -> None:
 
 def test_narrow_screen_drops_the_indent() -> None:
     line = Line([("", "12:00 <bob> "), ("", "abcdefghijklmnop")], indent=12)
-    assert _text(line.rows(20)) == ["12:00 <bob> abcdefgh", "ijklmnop"]
+    assert _text(line.rows(20)) == ["12:00 <bob> ", "abcdefghijklmnop"]
+
+
+def test_words_wrap_at_spaces_under_the_text() -> None:
+    line = Line([("", "12:00 <bob> "), ("", "the quick brown fox jumps")], indent=12)
+    assert _text(line.rows(30)) == ["12:00 <bob> the quick brown ", " " * 12 + "fox jumps"]
 
 
 def test_multi_line_message_is_indented() -> None:
