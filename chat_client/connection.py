@@ -278,6 +278,11 @@ class Connection:
     Call :meth:`connect` first, then run :meth:`run` as a task until it
     returns (after :meth:`quit`, or :class:`GaveUp`).  Use :meth:`send` for
     every outgoing message; it returns ``False`` while offline.
+
+    ``timeout`` bounds connecting and the handshake.  After ``idle`` seconds
+    without a frame the client pings the server itself, and after as long
+    again it gives the connection up as dead (a peer that vanished without a
+    FIN, such as a suspended laptop's server) and reconnects.
     """
 
     def __init__(
@@ -290,6 +295,7 @@ class Connection:
         backoff: Backoff | None = None,
         sleep: Sleep = asyncio.sleep,
         timeout: float = 10.0,
+        idle: float = 60.0,
         reconnect: bool = True,
     ) -> None:
         self.endpoint = endpoint
@@ -299,6 +305,7 @@ class Connection:
         self.backoff = backoff or Backoff()
         self.sleep = sleep
         self.timeout = timeout
+        self.idle = idle
         self.reconnect = reconnect
         self.state: State = "offline"
         self.welcome: Welcome | None = None
@@ -405,9 +412,21 @@ class Connection:
 
     async def _read(self, link: Link) -> str:
         bye: str | None = None
+        probing = False
         try:
             while True:
-                message = await link.recv()
+                try:
+                    async with asyncio.timeout(self.idle):
+                        message = await link.recv()
+                except TimeoutError:
+                    if probing:
+                        raise ConnectionLost(
+                            f"no answer from the server for {2 * self.idle:g}s"
+                        ) from None
+                    link.send(Ping(token="idle"))
+                    probing = True
+                    continue
+                probing = False
                 if isinstance(message, Ping):
                     link.send(Pong(token=message.token))
                     continue

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from collections.abc import Iterator
 
 import pexpect
 import pytest
 
+from chat_client.connection import (
+    Backoff,
+    Connected,
+    Connection,
+    Disconnected,
+    Endpoint,
+    Event,
+)
+
+from .helpers import Recorder
 from .processes import CLIENT, ChatServer, Tmux
 
 pytestmark = pytest.mark.timeout(90)
@@ -138,3 +150,30 @@ def test_wrong_password_is_one_line_and_exit_1() -> None:
         assert client.exitstatus == 1
     finally:
         server.kill()
+
+
+async def test_a_server_that_goes_silent_is_given_up_and_reconnected(
+    chat_server: ChatServer,
+) -> None:
+    """SIGSTOP freezes the real server: the socket stays open but nothing answers."""
+    events: Recorder[Event] = Recorder()
+    connection = Connection(
+        Endpoint("127.0.0.1", chat_server.port),
+        "alice",
+        on_event=events,
+        idle=0.3,
+        backoff=Backoff(initial=0.1, maximum=0.2),
+    )
+    await connection.connect()
+    reader = asyncio.create_task(connection.run())
+    assert chat_server.process is not None
+    chat_server.process.send_signal(signal.SIGSTOP)
+    try:
+        await events.wait_for(lambda items: any(isinstance(e, Disconnected) for e in items))
+        lost = next(e for e in events.items if isinstance(e, Disconnected))
+        assert lost.reason == "no answer from the server for 0.6s"
+    finally:
+        chat_server.process.send_signal(signal.SIGCONT)
+    await events.wait_for(lambda items: isinstance(items[-1], Connected), timeout=10)
+    await connection.quit()
+    await asyncio.wait_for(reader, 5)
