@@ -16,17 +16,12 @@ import ssl
 import struct
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import cast
-
-from protocol import Error
 
 from .config import Config
 from .hub import Hub
 from .session import Outbox, Session
 
 log = logging.getLogger(__name__)
-
-READ_SIZE = 65536
 
 
 def make_tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -43,13 +38,13 @@ class Server:
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.hub = Hub(config)
+        #: Every admitted connection, welcomed or not.
         self.sessions: set[Session] = set()
         self._clock = clock
         self._per_address: dict[str, int] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self._outbox: Outbox | None = None
+        self._all_gone = asyncio.Event()
 
     @property
     def port(self) -> int:
@@ -61,18 +56,16 @@ class Server:
     async def start(self) -> None:
         """Bind and start accepting; raises ``OSError`` if the address is unusable."""
         config = self.config
-        tls = (
-            make_tls_context(config.tls_cert, config.tls_key)
-            if config.tls_cert and config.tls_key
-            else None
-        )
-        self._outbox = Outbox(asyncio.get_running_loop())
-        self._server = await asyncio.start_server(
-            self._serve,
+        tls = None
+        if config.tls_cert and config.tls_key:
+            tls = make_tls_context(config.tls_cert, config.tls_key)
+        loop = asyncio.get_running_loop()
+        outbox = Outbox(loop)
+        self._server = await loop.create_server(
+            lambda: Session(self.hub, outbox, self, clock=self._clock),
             config.host,
             config.port,
             ssl=tls,
-            limit=READ_SIZE,
             backlog=1024,
             reuse_address=True,
         )
@@ -88,61 +81,47 @@ class Server:
         self.hub.closing = True
         for session in list(self.sessions):
             session.close("server_shutdown")
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=self.config.shutdown_grace)
-            for session in list(self.sessions):
-                session.transport.abort()
-            if pending:
-                await asyncio.wait(pending, timeout=1.0)
+        if self.sessions:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_gone.wait(), self.config.shutdown_grace)
+        for session in list(self.sessions):
+            session.transport.abort()
+        for _ in range(10):  # aborted transports report connection_lost on the next turns
+            if not self.sessions:
+                break
+            await asyncio.sleep(0.01)
         if self._server is not None:
             await self._server.wait_closed()
         log.info("stopped")
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        assert self._outbox is not None
-        # uvloop's transports implement asyncio.Transport without subclassing it.
-        transport = cast(asyncio.Transport, writer.transport)
-        address = _address_of(writer)
-        sock = writer.get_extra_info("socket")
-        if self.config.sndbuf and sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.config.sndbuf)
-        session = Session(self.hub, transport, self._outbox, peer=address, clock=self._clock)
-        refusal = self._refusal(address)
-        if refusal is not None:
-            session.close("server_full", error=Error(code="server_full", message=refusal))
-            await _discard_until_eof(reader)
-            session.connection_lost()
-            return
-        self.sessions.add(session)
-        self._tasks.add(task)
-        self._per_address[address] = self._per_address.get(address, 0) + 1
-        try:
-            while data := await reader.read(READ_SIZE):
-                session.receive(data)
-        except (ConnectionError, OSError, ssl.SSLError) as exc:
-            log.debug("%s: %s", address, exc)
-        finally:
-            session.connection_lost()
-            self.sessions.discard(session)
-            self._tasks.discard(task)
-            left = self._per_address[address] - 1
-            if left:
-                self._per_address[address] = left
-            else:
-                del self._per_address[address]
-
-    def _refusal(self, address: str) -> str | None:
-        """Why a new connection from ``address`` is refused, or ``None``."""
+    def admit(self, session: Session) -> str | None:
+        """Register a new connection, or say why it is refused (see :class:`Lobby`)."""
         config = self.config
+        if self.hub.closing:
+            return "the server is shutting down"
         if len(self.sessions) >= config.max_clients:
             return f"the server is full ({config.max_clients} connections)"
+        address = session.peer
+        count = self._per_address.get(address, 0)
         cap = config.max_per_address
-        if cap and self._per_address.get(address, 0) >= cap and not _is_loopback(address):
+        if cap and count >= cap and not _is_loopback(address):
             return f"too many connections from {address} (at most {cap})"
+        self.sessions.add(session)
+        self._per_address[address] = count + 1
         return None
+
+    def release(self, session: Session) -> None:
+        if session not in self.sessions:
+            return  # refused at admission
+        self.sessions.remove(session)
+        address = session.peer
+        left = self._per_address[address] - 1
+        if left:
+            self._per_address[address] = left
+        else:
+            del self._per_address[address]
+        if not self.sessions and self.hub.closing:
+            self._all_gone.set()
 
     async def _sweep(self) -> None:
         """Ping silent clients and drop dead ones, all in one periodic pass."""
@@ -153,19 +132,6 @@ class Server:
             now = self._clock()
             for session in list(self.sessions):
                 session.check_liveness(now)
-
-
-async def _discard_until_eof(reader: asyncio.StreamReader) -> None:
-    with contextlib.suppress(ConnectionError, OSError, ssl.SSLError):
-        while await reader.read(READ_SIZE):
-            pass
-
-
-def _address_of(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
-    if isinstance(peer, tuple) and peer:
-        return str(peer[0])
-    return "unknown"
 
 
 def _is_loopback(address: str) -> bool:

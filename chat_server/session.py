@@ -1,18 +1,23 @@
 """One connection: bytes in through the codec to the hub, frames out, limits.
 
-A :class:`Session` never awaits.  The server's reader loop hands it each chunk
-received (:meth:`Session.receive`); the hub queues frames on it
-(:meth:`Session.send`); the shared :class:`Outbox` writes every session's queued
-frames in one ``transport.write`` per event-loop iteration.  When the bytes held
-for one client pass ``--sendq`` it is dropped, and nobody else ever waits.
+A :class:`Session` is the connection's ``asyncio.Protocol`` and never awaits:
+the transport hands it each chunk received (:meth:`Session.data_received`);
+the hub queues frames on it (:meth:`Session.send`); the shared :class:`Outbox`
+writes every session's queued frames in one ``transport.write`` per event-loop
+iteration.  When the bytes held for one client pass ``--sendq`` it is dropped,
+and nobody else ever waits.  There is no task, stream or buffer per connection
+beyond what the transport itself holds, so an idle client costs little memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol, cast
 
 from protocol import (
     Bye,
@@ -66,7 +71,17 @@ class Outbox:
                 session.transport.abort()
 
 
-class Session:
+class Lobby(Protocol):
+    """What a session needs of the server that accepted it."""
+
+    def admit(self, session: Session) -> str | None:
+        """Register ``session``, or say why it is refused."""
+
+    def release(self, session: Session) -> None:
+        """Forget ``session``; called once when its connection is gone."""
+
+
+class Session(asyncio.Protocol):
     """The state of one client connection; see the module docstring."""
 
     __slots__ = (
@@ -74,6 +89,7 @@ class Session:
         "_clock",
         "_drops",
         "_linger",
+        "_lobby",
         "_out",
         "_out_bytes",
         "_outbox",
@@ -93,20 +109,15 @@ class Session:
         "transport",
     )
 
+    transport: asyncio.Transport
+
     def __init__(
-        self,
-        hub: Hub,
-        transport: asyncio.Transport,
-        outbox: Outbox,
-        *,
-        peer: str,
-        clock: Callable[[], float],
+        self, hub: Hub, outbox: Outbox, lobby: Lobby, *, clock: Callable[[], float]
     ) -> None:
         config: Config = hub.config
         self.hub = hub
         self.config = config
-        self.transport = transport
-        self.peer = peer
+        self.peer = "unknown"
         self.nick: str | None = None
         self.rooms: dict[str, Room] = {}
         self.decoder = Decoder(min(config.hello_max_frame, config.max_frame))
@@ -117,14 +128,46 @@ class Session:
         self.pinged = False
         self._clock = clock
         self._outbox = outbox
+        self._lobby = lobby
         self._out: list[bytes] = []
         self._out_bytes = 0
         self._buffered = 0
         self._overflow = False
         self._tokens = float(config.burst)
         self._refilled = now
-        self._drops: deque[float] = deque()
+        self._drops: deque[float] | None = None  # made on the first drop
         self._linger: asyncio.TimerHandle | None = None
+
+    # --- asyncio.Protocol --------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self.peer = str(peer[0])
+        sock = transport.get_extra_info("socket")
+        if self.config.sndbuf and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.config.sndbuf)
+        refusal = self._lobby.admit(self)
+        if refusal is not None:
+            self.close("server_full", error=Error(code="server_full", message=refusal))
+
+    def data_received(self, data: bytes) -> None:
+        self.receive(data)
+
+    def eof_received(self) -> None:
+        """The peer is done sending: the transport closes once our output is out."""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closing:
+            self.closing = True
+            self.hub.disconnect(self, "connection closed")
+        if self._linger is not None:
+            self._linger.cancel()
+        self._lobby.release(self)
+        log.debug("%s (%s) disconnected: %s", self.peer, self.nick, exc or "closed")
 
     # --- input -------------------------------------------------------------
 
@@ -195,6 +238,8 @@ class Session:
             ref=ref,
             id=msg_id,
         )
+        if self._drops is None:
+            self._drops = deque()
         drops = self._drops
         drops.append(now)
         while drops[0] <= now - FLOOD_WINDOW:
@@ -285,14 +330,3 @@ class Session:
             self.config.close_linger, transport.abort
         )
         log.debug("closing %s (%s): %s", self.peer, self.nick, reason)
-
-    def connection_lost(self) -> None:
-        """The reader loop ended: forget the peer, flush what is left, close."""
-        if not self.closing:
-            self.closing = True
-            self.hub.disconnect(self, "connection closed")
-        self.transport.close()
-        if self._linger is None:
-            self._linger = asyncio.get_running_loop().call_later(
-                self.config.close_linger, self.transport.abort
-            )

@@ -56,14 +56,15 @@ class Decoder:
     returns ``None``.  A length of 0 raises :class:`BadFrame` and a length above
     :attr:`max_frame` raises :class:`FrameTooLarge` as soon as the 4-byte header
     is in, without waiting for the body; the stream is then unusable and the
-    caller must close it.  At most one incomplete frame is ever buffered.
+    caller must close it.  Only the incomplete tail of a chunk is ever copied
+    and kept, so an idle decoder holds no memory.
     """
 
     __slots__ = ("_buffer", "_pos", "max_frame")
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self.max_frame = max_frame
-        self._buffer = bytearray()
+        self._buffer: bytes | bytearray = b""
         self._pos = 0
 
     @property
@@ -72,7 +73,13 @@ class Decoder:
         return len(self._buffer) - self._pos
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        if self._pos == len(self._buffer):
+            self._buffer, self._pos = data, 0  # the common case: nothing left over
+        else:
+            if isinstance(self._buffer, bytes) or self._pos:
+                self._buffer = bytearray(memoryview(self._buffer)[self._pos :])
+                self._pos = 0
+            self._buffer += data
 
     def next_frame(self) -> bytes | None:
         """The next complete body, or ``None`` if more bytes are needed."""
@@ -90,9 +97,8 @@ class Decoder:
             if end <= len(buffer):
                 self._pos = end
                 return bytes(buffer[pos + HEADER_SIZE : end])
-        if pos:
-            del buffer[:pos]
-            self._pos = 0
+        if available == 0:
+            self._buffer, self._pos = b"", 0  # let go of the last chunk
         return None
 
     def __iter__(self) -> Iterator[bytes]:
