@@ -201,8 +201,7 @@ class BatchClient:
         """Await ``awaitable``; raises ConnectionError if the connection is lost first."""
         assert self._lost is not None
         task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
-        watched: set[asyncio.Future[object]] = {task, self._lost}  # type: ignore[arg-type]
-        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((task, self._lost), return_when=asyncio.FIRST_COMPLETED)
         if not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -190,7 +190,7 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
             if exc.code not in ("nick_taken", "nick_invalid"):
                 print(f"chat-client: {endpoint} refused us: {sanitize(str(exc))}", file=sys.stderr)
                 return 1
-            print(f"{sanitize(exc.message)} ({exc.code})")
+            print(sanitize(str(exc)))
             connection.nick = await _ask("nick: ", alternative_nick(connection.nick))
     client = ChatClient(connection, rooms=rooms, scrollback=args.scrollback, bell=args.bell)
     return await client.run(welcome)

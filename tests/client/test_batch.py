@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Iterator
+from subprocess import PIPE
 
 import pytest
 
@@ -62,8 +63,9 @@ def test_echo_hello_is_said_printed_and_exits_0(chat_server: ChatServer) -> None
     ears = listener(chat_server)
     try:
         assert ears.stdout is not None
-        done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general",
-                   stdin="hello\n")  # fmt: skip
+        done = run(
+            f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general", stdin="hello\n"
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout == "general <bot> hello\n"
         read_until(ears.stdout, "general <bot> hello\n")
@@ -76,8 +78,9 @@ def test_commands_actions_whispers_and_hostile_text(chat_server: ChatServer) -> 
     try:
         assert ears.stdout is not None
         lines = "/me waves\n/msg ears psst\n//slash\nbell\x07 and \x1b[2J\u202e\n/nonsense\n"
-        done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general",
-                   stdin=lines)  # fmt: skip
+        done = run(
+            f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general", stdin=lines
+        )
         assert done.returncode == 0
         assert done.stdout.splitlines() == [
             "general * bot waves",
@@ -98,8 +101,7 @@ def test_input_beyond_the_rate_limit_is_delivered_whole_and_in_order(
     chat_server: ChatServer,
 ) -> None:
     lines = "".join(f"line {n}\n" for n in range(30))
-    done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general",
-               stdin=lines)  # fmt: skip
+    done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general", stdin=lines)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [f"general <bot> line {n}" for n in range(30)]
 
@@ -124,12 +126,13 @@ async def test_every_room_is_joined_and_the_first_gets_the_lines(
     watcher = await connect_welcomed(chat_server.port, "watcher")
     await watcher.join("general")
     await watcher.join("dev")
-    done = await asyncio.to_thread(
-        run, f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "dev",
-        "--room", "general", stdin="to dev\n",
+    bot = await asyncio.create_subprocess_exec(
+        CLIENT, f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "dev",
+        "--room", "general", stdin=PIPE, stdout=PIPE, stderr=PIPE,
     )  # fmt: skip
-    assert done.returncode == 0
-    assert done.stdout == "dev <bot> to dev\n"
+    out, _ = await asyncio.wait_for(bot.communicate(b"to dev\n"), 30)
+    assert bot.returncode == 0
+    assert out == b"dev <bot> to dev\n"
     seen: list[tuple[str, str]] = []
     while len(seen) < 2:
         presence = await watcher.recv_until(Presence)
@@ -170,9 +173,21 @@ def test_python_m_chat_client_is_the_same_program(chat_server: ChatServer) -> No
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "chat_client", f"127.0.0.1:{chat_server.port}", "--nick", "bot",
-         "--room", "general"],
-        input="via -m\n", capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "chat_client",
+            f"127.0.0.1:{chat_server.port}",
+            "--nick",
+            "bot",
+            "--room",
+            "general",
+        ],
+        input="via -m\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 0
     assert done.stdout == "general <bot> via -m\n"

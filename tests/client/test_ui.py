@@ -196,3 +196,19 @@ async def test_page_up_at_the_top_loads_older_history() -> None:
             seqs = [line.seq for line in window.lines if line.seq is not None]
             assert seqs == list(range(1, 121))
             await eventually(lambda: "-- more --" in screen.getvalue())
+
+
+async def test_topic_who_and_list_show_what_the_server_says(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (client, pipe, screen):
+        pipe.send_text("/topic launch at noon\r")
+        await eventually(lambda: client.state.window.topic == "launch at noon")
+        await eventually(lambda: " launch at noon" in screen.getvalue())
+        pipe.send_text("/who\r")
+        await eventually(lambda: "general (2): " in client.state.window.lines[-1].text)
+        assert set(client.state.window.lines[-1].text.split(": ")[-1].split()) == {"alice", "bob"}
+        pipe.send_text("/list\r")
+        await eventually(
+            lambda: "general (2)  launch at noon" in client.state.window.lines[-1].text
+        )
+        await bob.close()
