@@ -212,3 +212,19 @@ async def test_topic_who_and_list_show_what_the_server_says(server: Server) -> N
             lambda: "general (2)  launch at noon" in client.state.window.lines[-1].text
         )
         await bob.close()
+
+
+async def test_a_mention_rings_the_terminal_bell_unless_turned_off(server: Server) -> None:
+    bob = await observer(server)
+    async with running_client(server) as (client, pipe, screen):
+        await bob.send(Say(room="general", text="no names here"))
+        await eventually(lambda: "no names here" in screen.getvalue())
+        assert "\a" not in screen.getvalue()
+        await bob.send(Say(room="general", text="Alice: lunch?"))
+        await eventually(lambda: "\a" in screen.getvalue())
+        pipe.send_text("/bell off\r")
+        await eventually(lambda: client.state.bell == "off")
+        rings = screen.getvalue().count("\a")
+        await bob.send(Say(room="general", text="alice, still there?"))
+        await eventually(lambda: "still there?" in screen.getvalue())
+        assert screen.getvalue().count("\a") == rings
