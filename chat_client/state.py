@@ -163,6 +163,8 @@ class ChatState:
         self.wanted: dict[str, str] = {}
         self._switch_on_join: set[str] = set()
         self._ids = itertools.count(1)
+        #: Where each unanswered say/whisper was typed, so an error lands there.
+        self._typed_in: dict[str, Window] = {}
         self.nick_changed: Callable[[str], None] = lambda nick: None
 
     # --- windows -----------------------------------------------------------
@@ -278,6 +280,11 @@ class ChatState:
             if welcome.motd:
                 for text in welcome.motd.splitlines():
                     self.info(text, self.status, style="class:motd")
+            if welcome.rooms:
+                rooms = " ".join(welcome.rooms) + (" ..." if welcome.truncated else "")
+                self.info(f"rooms here: {rooms} (/join ROOM)", self.status)
+            else:
+                self.info("no rooms yet: /join ROOM creates one", self.status)
             return
         for window in self.windows:
             self.info("reconnected", window)
@@ -331,6 +338,8 @@ class ChatState:
         self._show(window, message, live=True)
 
     def _show(self, window: Window, message: Message, *, live: bool) -> None:
+        if message.id is not None and fold(message.from_) == fold(self.nick):
+            self._typed_in.pop(message.id, None)
         if window.last_seq is not None and message.seq <= window.last_seq:
             return
         line = message_line(message, self.nick)
@@ -417,6 +426,8 @@ class ChatState:
 
     def _whisper(self, message: WhisperMessage) -> None:
         mine = fold(message.from_) == fold(self.nick)
+        if mine and message.id is not None:
+            self._typed_in.pop(message.id, None)
         other = message.to if mine else message.from_
         window = self.open_window("query", other)
         line = whisper_line(message, self.nick)
@@ -485,7 +496,10 @@ class ChatState:
             for window in self.windows:
                 if window.older == "loading":
                     window.older = "idle"
-        self.error(f"{error.message} ({error.code})")
+        typed_in = self._typed_in.pop(error.id, None) if error.id else None
+        if typed_in is not None and typed_in not in self.windows:
+            typed_in = None
+        self.error(f"{error.message} ({error.code})", typed_in)
 
     # --- typed lines -------------------------------------------------------
 
@@ -515,6 +529,10 @@ class ChatState:
             message = message.model_copy(update={"id": self.next_id()})
         if isinstance(message, Whisper):
             self.switch_to(self.open_window("query", message.to))
+        if isinstance(message, Say | Whisper) and message.id is not None:
+            self._typed_in[message.id] = self.window
+            while len(self._typed_in) > 1000:
+                del self._typed_in[next(iter(self._typed_in))]
         if isinstance(message, Join):
             self._switch_on_join.add(fold(message.room))
             joined = self.find(message.room, "room")

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from chat_client.connection import Connected, Disconnected, Incoming
 from chat_client.state import ChatState
 from protocol import (
+    Error,
     History,
     HistoryRequest,
     Join,
@@ -216,3 +217,24 @@ def test_page_up_at_the_top_asks_for_older_history() -> None:
     assert h.sent == [HistoryRequest(room="general", before=51, limit=50)]
     h.state.apply(History(room="general", messages=[message("old", seq=n) for n in range(1, 51)]))
     assert h.seqs() == list(range(1, 101))
+
+
+def test_an_error_for_a_typed_message_shows_where_it_was_typed() -> None:
+    h = Harness()
+    h.join("general")
+    h.state.submit("/msg nobody hi")
+    whisper_sent = h.sent[-1]
+    assert isinstance(whisper_sent, Whisper)
+    h.state.submit("/switch general")
+    h.state.apply(
+        Error(code="no_such_nick", message="nobody is here", ref="whisper", id=whisper_sent.id)
+    )
+    nobody = h.state.find("nobody", "query")
+    assert nobody is not None
+    assert "nobody is here (no_such_nick)" in nobody.lines[-1].text
+    assert "no_such_nick" not in h.state.window.lines[-1].text
+
+
+def test_welcome_lists_the_rooms_to_join() -> None:
+    h = Harness()
+    assert "rooms here: general (/join ROOM)" in h.state.status.lines[-1].text
