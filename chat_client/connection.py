@@ -328,7 +328,11 @@ class Connection:
         :attr:`nick` or :attr:`password` and call again.
         """
         self.state = "connecting"
-        link = await Link.open(self.endpoint, limit=self.timeout)
+        try:
+            link = await Link.open(self.endpoint, limit=self.timeout)
+        except ConnectFailed:
+            self.state = "offline"
+            raise
         try:
             async with asyncio.timeout(self.timeout):
                 welcome = await handshake(link, self.nick, self.password)
@@ -450,7 +454,7 @@ class Connection:
                 error = str(exc)
                 continue
             except Refused as exc:
-                if exc.code in RETRYABLE:
+                if exc.code in RETRYABLE or exc.code == "nick_taken":
                     error = exc.message
                     continue
                 self.state = "closed"
