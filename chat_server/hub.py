@@ -5,6 +5,11 @@ members.  A broadcast is encoded once and the same bytes go to every member;
 ``send`` never blocks, so one slow member cannot delay the others.  Every frame
 the hub builds fits in ``max_frame``: lists are cut short (``truncated``) and
 histories drop their oldest messages until they do.
+
+Where rooms and messages live beyond this process is the injected
+:class:`~chat_server.storage.Store`'s business: memory (the default) keeps
+nothing, SQLite makes history durable.  :meth:`Hub.open` loads what the store
+holds; every lasting change goes to :meth:`Store.record`, which never blocks.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from protocol.models import NICK_RULE
 
 from . import __version__
 from .config import Config
+from .storage import Change, Forgotten, Posted, RoomState, Snapshot, Store, TopicSet, make_store
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +106,11 @@ class Hub:
         *,
         wall_clock: Callable[[], float] = time.time,
         epoch: str | None = None,
+        store: Store | None = None,
     ) -> None:
         self.config = config
+        self.store = store if store is not None else make_store(config)
+        self._fixed_epoch = epoch
         self.epoch = epoch or secrets.token_hex(8)
         self.rooms: dict[str, Room] = {}
         self.nicks: dict[str, Member] = {}
@@ -121,6 +130,64 @@ class Hub:
             Who: self._who,
             HistoryRequest: self._history,
         }
+
+    # --- store lifecycle ---------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the store and load the rooms it holds; call before any connection.
+
+        Raises :class:`~chat_server.storage.StoreError` if the store is unusable.
+        """
+        snapshot = await self.store.open(self)
+        if self._fixed_epoch is None and snapshot.epoch is not None:
+            self.epoch = snapshot.epoch
+        for state in snapshot.rooms:
+            self._load_room(state)
+
+    async def close(self) -> None:
+        """Write what the store still holds back and close it."""
+        await self.store.close()
+
+    def _load_room(self, state: RoomState) -> Room:
+        room = Room(
+            name=state.name,
+            history=deque(state.history, maxlen=self.config.history),
+            topic=state.topic,
+            seq=state.seq,
+        )
+        self.rooms[fold(state.name)] = room
+        self._touch(room)
+        return room
+
+    # --- what a store may ask (chat_server.storage.Feed) --------------------
+
+    def apply(self, change: Change) -> None:
+        """A change in the order a shared store agreed; local stores never call it."""
+        raise NotImplementedError("only a shared store hands changes back")
+
+    def unavailable(self, reason: str) -> None:
+        """Tell every welcomed member that the store is gone for now."""
+        frame = encode(Error(code="unavailable", message=reason))
+        for member in self.nicks.values():
+            member.send(frame)
+
+    def local_state(self) -> Snapshot:
+        return Snapshot(
+            epoch=self.epoch,
+            rooms=[
+                RoomState(
+                    name=room.name,
+                    seq=room.seq,
+                    topic=room.topic,
+                    history=list(room.history),
+                    members=room.nicks(),
+                )
+                for room in self.rooms.values()
+            ],
+        )
+
+    def local_nicks(self) -> list[str]:
+        return [member.nick for member in self.nicks.values() if member.nick is not None]
 
     # --- connection lifecycle ----------------------------------------------
 
@@ -258,6 +325,9 @@ class Hub:
         if not self._fits(frame):
             self._too_long(member, "say", msg.id)
             return
+        if not self.store.record(Posted(message)):
+            self._backlogged(member, "say", msg.id)
+            return
         room.seq += 1
         room.history.append(message)
         self._touch(room)
@@ -306,6 +376,9 @@ class Hub:
         frame = encode(topic)
         if not self._fits(frame):
             self._too_long(member, "topic")
+            return
+        if not self.store.record(TopicSet(room=room.name, topic=msg.topic, by=member.nick)):
+            self._backlogged(member, "topic")
             return
         room.topic = msg.topic
         self._touch(room)
@@ -379,6 +452,7 @@ class Hub:
     def _forget_if_unused(self, room: Room) -> None:
         if not room.members and not room.history:
             self.rooms.pop(fold(room.name), None)
+            self.store.record(Forgotten(room=room.name))
 
     def _make_room_for_one_more(self) -> bool:
         if len(self.rooms) < self.config.max_rooms:
@@ -388,6 +462,7 @@ class Hub:
             return False
         oldest = min(empty, key=lambda room: room.active)
         del self.rooms[fold(oldest.name)]
+        self.store.record(Forgotten(room=oldest.name))
         log.info("forgot room %s to make space for a new one", oldest.name)
         return True
 
@@ -420,6 +495,15 @@ class Hub:
             member,
             "text_too_long",
             f"the message would exceed the {self.config.max_frame}-byte frame limit",
+            ref,
+            msg_id,
+        )
+
+    def _backlogged(self, member: Member, ref: str, msg_id: str | None = None) -> None:
+        self._error(
+            member,
+            "unavailable",
+            "the server cannot store this right now; nothing was sent, try again",
             ref,
             msg_id,
         )

@@ -54,8 +54,13 @@ class Server:
         return port
 
     async def start(self) -> None:
-        """Bind and start accepting; raises ``OSError`` if the address is unusable."""
+        """Open the store, bind and start accepting.
+
+        Raises ``OSError`` if the address is unusable and
+        :class:`~chat_server.storage.StoreError` if the store is.
+        """
         config = self.config
+        await self.hub.open()
         tls = None
         if config.tls_cert and config.tls_key:
             tls = make_tls_context(config.tls_cert, config.tls_key)
@@ -92,6 +97,7 @@ class Server:
             await asyncio.sleep(0.01)
         if self._server is not None:
             await self._server.wait_closed()
+        await self.hub.close()
         log.info("stopped")
 
     def admit(self, session: Session) -> str | None:

