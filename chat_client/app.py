@@ -53,6 +53,7 @@ class ChatClient:
             bell=bell,
         )
         self.state.nick_changed = self._nick_changed
+        self.state.reconnect = connection.drop
         connection.on_event = self._on_event
         self.app: Application[int] = build_application(
             self.state, self._on_line, on_quit=self.quit, input=input, output=output

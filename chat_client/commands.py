@@ -49,7 +49,9 @@ __all__ = [
 BellMode = Literal["on", "off", "mentions"]
 BELL_MODES: tuple[BellMode, ...] = ("on", "off", "mentions")
 
-LocalAction = Literal["switch", "query", "close", "bell", "help", "quit", "clear", "show_topic"]
+LocalAction = Literal[
+    "switch", "query", "close", "bell", "help", "quit", "clear", "show_topic", "reconnect"
+]
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,10 @@ def _bell(arg: str, ctx: Context) -> Result:
     return Local("bell", mode)
 
 
+def _reconnect(arg: str, ctx: Context) -> Result:
+    return Local("reconnect")
+
+
 def _quit(arg: str, ctx: Context) -> Result:
     return Local("quit", arg.strip())
 
@@ -242,6 +248,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("clear", "/clear", "clear this window's scrollback", _clear),
     Command("say", "/say TEXT", "send TEXT as is, even if it starts with /", _say_command),
     Command("help", "/help [COMMAND]", "list the commands, or explain one", _help),
+    Command("reconnect", "/reconnect", "drop the connection and connect again", _reconnect),
     Command("quit", "/quit [REASON]", "disconnect and exit", _quit, ("exit",)),
 )
 

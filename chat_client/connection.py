@@ -179,6 +179,10 @@ class Link:
                 raise ConnectionLost("the server closed the connection")
             self._decoder.feed(data)
 
+    def abort(self) -> None:
+        """Close at once, discarding anything unsent; :meth:`recv` then raises."""
+        self._writer.transport.abort()
+
     async def close(self) -> None:
         """Close the connection; never raises."""
         self._writer.close()
@@ -311,6 +315,7 @@ class Connection:
         self.welcome: Welcome | None = None
         self._link: Link | None = None
         self._closing = False
+        self._dropped = False
         #: Clear while :meth:`run` is reading the link, so :meth:`quit` can wait for it.
         self._reading = asyncio.Event()
         self._reading.set()
@@ -393,6 +398,12 @@ class Connection:
             self._reading.set()
         self.state = "closed"
 
+    def drop(self) -> None:
+        """Close the connection now; :meth:`run` reports it and reconnects."""
+        if self._link is not None:
+            self._dropped = True
+            self._link.abort()
+
     async def quit(self, reason: str | None = None, *, wait: float = 2.0) -> None:
         """Say ``quit`` and wait up to ``wait`` seconds for the server to close.
 
@@ -438,6 +449,9 @@ class Connection:
                     bye = message.reason
                 self.on_event(Incoming(message))
         except ConnectionLost as exc:
+            if self._dropped:
+                self._dropped = False
+                return "dropped on request"
             return f"the server said bye: {bye}" if bye else str(exc)
 
     async def _come_back(self) -> bool:

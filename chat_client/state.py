@@ -165,7 +165,9 @@ class ChatState:
         self._ids = itertools.count(1)
         #: Where each unanswered say/whisper was typed, so an error lands there.
         self._typed_in: dict[str, Window] = {}
+        #: Set by whoever owns the connection: the nick changed; drop and reconnect.
         self.nick_changed: Callable[[str], None] = lambda nick: None
+        self.reconnect: Callable[[], None] = lambda: None
 
     # --- windows -----------------------------------------------------------
 
@@ -546,6 +548,9 @@ class ChatState:
         action, arg = result.action, result.arg
         if action == "quit":
             return arg
+        if action == "reconnect":
+            self.info("reconnecting", self.status)
+            self.reconnect()
         if action == "switch":
             self._switch_command(arg)
         elif action == "query":

@@ -12,7 +12,7 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from chat_client.app import ChatClient
-from chat_client.connection import Connection, Endpoint
+from chat_client.connection import Backoff, Connection, Endpoint
 from chat_server.server import Server, run_server
 from protocol import Message, Say
 from tests.conftest import loopback_config
@@ -30,12 +30,15 @@ class Screen(io.StringIO):
 
 @asynccontextmanager
 async def running_client(
-    server: Server, nick: str = "alice", rooms: tuple[str, ...] = ("general",)
+    server: Server,
+    nick: str = "alice",
+    rooms: tuple[str, ...] = ("general",),
+    backoff: Backoff | None = None,
 ) -> AsyncIterator[tuple[ChatClient, PipeInput, Screen]]:
     screen = Screen()
     output = Vt100_Output(screen, lambda: Size(rows=24, columns=100), term="xterm")
     with create_pipe_input() as pipe:
-        connection = Connection(Endpoint("127.0.0.1", server.port), nick)
+        connection = Connection(Endpoint("127.0.0.1", server.port), nick, backoff=backoff)
         welcome = await connection.connect()
         client = ChatClient(connection, rooms=rooms, input=pipe, output=output)
         task = asyncio.create_task(client.run(welcome))
@@ -228,3 +231,26 @@ async def test_a_mention_rings_the_terminal_bell_unless_turned_off(server: Serve
         await bob.send(Say(room="general", text="alice, still there?"))
         await eventually(lambda: "still there?" in screen.getvalue())
         assert screen.getvalue().count("\a") == rings
+
+
+async def test_reconnect_fetches_what_was_missed_without_duplicates() -> None:
+    """57 messages go by while alice is away: more than joined.history's 50."""
+    async with run_server(loopback_config(rate=0)) as server:
+        bob = await observer(server)
+        one_second = Backoff(initial=1.0, jitter=0.0)
+        async with running_client(server, backoff=one_second) as (client, pipe, screen):
+            window = client.state.window
+            for n in range(1, 4):
+                await bob.send(Say(room="general", text=f"m-{n}"))
+            await eventually(lambda: window.last_seq == 3)
+            pipe.send_text("/reconnect\r")
+            await eventually(lambda: client.state.connection.startswith("reconnecting"))
+            for n in range(4, 61):
+                await bob.send(Say(room="general", text=f"m-{n}"))
+            while (await next_message(bob)).text != "m-60":
+                pass
+            await eventually(lambda: window.last_seq == 60)
+            await eventually(lambda: "m-60" in screen.getvalue())
+            shown = [line.text.split("> ")[-1] for line in window.lines if line.seq is not None]
+            assert shown == [f"m-{n}" for n in range(1, 61)]
+            assert client.state.connection == "connected"
