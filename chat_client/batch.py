@@ -302,8 +302,11 @@ class BatchClient:
             waiter.set_result(None)
 
     def _print(self, lines: list[str]) -> None:
-        self.out.write("".join(line + "\n" for line in lines))
-        self.out.flush()
+        try:
+            self.out.write("".join(line + "\n" for line in lines))
+            self.out.flush()
+        except BrokenPipeError:  # the reader went away; keep sending regardless
+            logger.info("standard output is closed")
 
     def _complain(self, text: str) -> None:
         self.err.write(f"chat-client: {sanitize(text)}\n")

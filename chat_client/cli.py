@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import io
 import logging
 import re
 import ssl
@@ -146,15 +147,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         logging.getLogger().addHandler(logging.NullHandler())
     endpoint = Endpoint(host, port, tls)
-    if batch:
-        return asyncio.run(_batch(endpoint, args.nick, rooms, args.password))
     try:
+        if batch:
+            return asyncio.run(_batch(endpoint, args.nick, rooms, args.password))
         return asyncio.run(_interactive(endpoint, args, rooms))
-    except (KeyboardInterrupt, EOFError):
+    except KeyboardInterrupt:
+        return 130
+    except EOFError:  # Ctrl-D at the nick prompt
         return 1
 
 
 async def _batch(endpoint: Endpoint, nick: str, rooms: list[str], password: str | None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     client = BatchClient(endpoint, nick, rooms=rooms, password=password)
     return await client.run(read_lines(sys.stdin.buffer))
 
