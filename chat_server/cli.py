@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .config import Config, ConfigError
 from .server import Server, lan_addresses, make_tls_context
+from .storage import StoreError
 
 log = logging.getLogger("chat_server")
 
@@ -48,6 +49,7 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("sndbuf", int, "kernel send buffer per connection in bytes (0: kernel autotuning)"),
     ("shutdown-grace", float, "seconds a shutdown waits for bye to flush"),
     ("close-linger", float, "seconds a closing connection lingers to deliver its last frames"),
+    ("db", str, "SQLite file that keeps history and topics across restarts"),
 ]
 
 
@@ -153,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         _run(serve(config))
+    except StoreError as exc:
+        print(f"chat-server: error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"chat-server: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1

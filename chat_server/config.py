@@ -44,6 +44,8 @@ class Config:
     shutdown_grace: float = 3.0
     #: Seconds a closing connection lingers to deliver its last frames.
     close_linger: float = 1.0
+    #: SQLite file for durable history and topics (``None``: memory only).
+    db: str | None = None
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -82,6 +84,7 @@ class Config:
         require(self.sndbuf >= 0, "sndbuf", "must not be negative (0: the kernel's default)")
         require(self.shutdown_grace >= 0, "shutdown-grace", "must not be negative")
         require(self.close_linger >= 0, "close-linger", "must not be negative")
+        require(self.db is None or self.db != "", "db", "must be a file path")
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

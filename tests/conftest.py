@@ -1,16 +1,57 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chat_server.config import Config
 from chat_server.server import Server, run_server
 
+#: The stores a server under test can run on.
+BACKENDS = ("memory", "sqlite")
+#: Test modules (by name) that make up the acceptance suite, run on every backend.
+ACCEPTANCE = frozenset({"test_rooms", "test_messaging"})
+#: Every other server test runs on this backend (memory unless set).
+DEFAULT_BACKEND = os.environ.get("HUBBUB_TEST_BACKEND", "memory")
+
+#: Settings that put the current test's servers on its backend.
+_store_settings: dict[str, Any] = {}
+
 
 def loopback_config(**changes: object) -> Config:
-    """Settings for a test server on a free loopback port."""
-    return Config(host="127.0.0.1", port=0).replace(**changes)
+    """Settings for a test server on a free loopback port, on the test's backend.
+
+    ``db=...`` in ``changes`` replaces the backend's own store settings.
+    """
+    settings: dict[str, object] = {}
+    if "db" not in changes:
+        settings.update(_store_settings)
+    settings.update(changes)
+    return Config(host="127.0.0.1", port=0).replace(**settings)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "store_backend" in metafunc.fixturenames and module in ACCEPTANCE:
+        metafunc.parametrize("store_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store of this test's servers: a parameter in the acceptance suite."""
+    name: str = getattr(request, "param", DEFAULT_BACKEND)
+    if name == "sqlite":
+        path: Path = request.getfixturevalue("tmp_path") / "hub.db"
+        _store_settings["db"] = str(path)
+    elif name != "memory":
+        raise ValueError(f"unknown backend {name!r}")
+    try:
+        yield name
+    finally:
+        _store_settings.clear()
 
 
 @pytest.fixture

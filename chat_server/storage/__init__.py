@@ -49,4 +49,8 @@ __all__ = [
 
 def make_store(config: Config) -> Store:
     """The store ``config`` asks for; it still has to be opened."""
+    if config.db is not None:
+        from .sqlite import SqliteStore
+
+        return SqliteStore(config.db, retain=config.history)
     return MemoryStore()

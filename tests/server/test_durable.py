@@ -1,0 +1,118 @@
+"""SQLite (``--db``): history, topics, ``seq`` and ``epoch`` survive a restart."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from protocol import Error, History, HistoryRequest, Join, Joined, Message, Say, SetTopic, Topic
+from tests.server.helpers import close_all, serving, sync, welcomed
+from tests.wire import WireClient, connect_welcomed
+
+
+async def say_many(port: int, room: str, texts: list[str]) -> list[Message]:
+    (alice,) = await welcomed(port, "alice")
+    await alice.send(Join(room=room))
+    await alice.expect(Joined)
+    echoes = []
+    for index, text in enumerate(texts):
+        await alice.send(Say(room=room, text=text, id=f"m{index}"))
+        echoes.append(await alice.expect(Message))
+    await close_all([alice])
+    return echoes
+
+
+async def test_history_and_seq_continue_after_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "hub.db")
+    async with serving(db=db) as server:
+        before = await say_many(server.port, "Lobby", ["one", "two", "three"])
+    assert [m.seq for m in before] == [1, 2, 3]
+
+    async with serving(db=db) as server:
+        bob = await connect_welcomed(server.port, "bob")
+        await bob.send(Join(room="lobby"))
+        joined = await bob.expect(Joined)
+        assert joined.room == "Lobby"
+        assert joined.history == before
+        await bob.send(HistoryRequest(room="lobby", before=3, limit=10))
+        assert (await bob.expect(History)).messages == before[:2]
+        await bob.send(Say(room="lobby", text="four"))
+        assert (await bob.expect(Message)).seq == 4
+        await close_all([bob])
+
+
+async def test_the_epoch_stays_the_same_across_restarts(tmp_path: Path) -> None:
+    db = str(tmp_path / "hub.db")
+    epochs = []
+    for _ in range(2):
+        async with serving(db=db) as server:
+            client = await WireClient.connect(server.port)
+            epochs.append((await client.hello("alice")).epoch)
+            await close_all([client])
+    assert epochs[0] == epochs[1]
+    async with serving() as server:  # memory: a new history, a new epoch
+        client = await WireClient.connect(server.port)
+        assert (await client.hello("alice")).epoch != epochs[0]
+        await close_all([client])
+
+
+async def test_a_topic_survives_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "hub.db")
+    async with serving(db=db) as server:
+        (alice,) = await welcomed(server.port, "alice")
+        await alice.send(Join(room="r"))
+        await alice.expect(Joined)
+        await alice.send(Say(room="r", text="hello"))
+        await alice.expect(Message)
+        await alice.send(SetTopic(room="r", topic="durable things"))
+        await alice.expect(Topic)
+        await close_all([alice])
+    async with serving(db=db) as server:
+        (bob,) = await welcomed(server.port, "bob")
+        await bob.send(Join(room="r"))
+        assert (await bob.expect(Joined)).topic == "durable things"
+        await close_all([bob])
+
+
+async def test_retention_follows_history(tmp_path: Path) -> None:
+    db = str(tmp_path / "hub.db")
+    async with serving(db=db, history=5, rate=0) as server:
+        await say_many(server.port, "r", [f"t{n}" for n in range(1, 13)])
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM messages").fetchone() == (5,)
+    async with serving(db=db, history=5) as server:
+        (bob,) = await welcomed(server.port, "bob")
+        await bob.send(Join(room="r"))
+        assert [m.seq for m in (await bob.expect(Joined)).history] == [8, 9, 10, 11, 12]
+        await close_all([bob])
+
+
+async def test_a_full_write_backlog_is_an_error_not_a_silent_drop(tmp_path: Path) -> None:
+    async with serving(db=str(tmp_path / "hub.db")) as server:
+        store = server.hub.store
+        store.backlog = 0  # type: ignore[attr-defined]
+        (alice,) = await welcomed(server.port, "alice")
+        await alice.send(Join(room="r"))
+        await alice.expect(Joined)
+        await alice.send(Say(room="r", text="lost?", id="x"))
+        error = await alice.expect(Error)
+        assert (error.code, error.ref, error.id) == ("unavailable", "say", "x")
+        assert await sync(alice) == []
+        store.backlog = 100  # type: ignore[attr-defined]
+        await alice.send(Say(room="r", text="stored"))
+        assert (await alice.expect(Message)).seq == 1  # the refused one took no seq
+        await close_all([alice])
+
+
+def test_an_unusable_db_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chat_server", "--port", "0", "--host", "127.0.0.1",
+         "--db", str(tmp_path / "no" / "such" / "dir.db")],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if "error" in line]
+    assert lines
+    assert "--db" in lines[-1]
