@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
@@ -254,3 +255,30 @@ async def test_reconnect_fetches_what_was_missed_without_duplicates() -> None:
             shown = [line.text.split("> ")[-1] for line in window.lines if line.seq is not None]
             assert shown == [f"m-{n}" for n in range(1, 61)]
             assert client.state.connection == "connected"
+
+
+async def test_restart_with_durable_history_shows_nothing_twice(tmp_path: Path) -> None:
+    """Same epoch after the restart: joined.history repeats what alice saw; she shows it once."""
+    config = loopback_config(rate=0, db=str(tmp_path / "chat.db"))
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(run_server(config))
+        port = first.port
+        bob = await observer(first)
+        quick = Backoff(initial=0.2, jitter=0.0)
+        client, _, _ = await stack.enter_async_context(running_client(first, backoff=quick))
+        window = client.state.window
+        epoch = client.state.epoch
+        for n in range(1, 4):
+            await bob.send(Say(room="general", text=f"m-{n}"))
+        await eventually(lambda: window.last_seq == 3)
+        await first.shutdown()
+        await eventually(lambda: client.state.connection.startswith("reconnecting"))
+        second = await stack.enter_async_context(run_server(config.replace(port=port)))
+        await eventually(lambda: client.state.connection == "connected" and window.joined)
+        assert client.state.epoch == epoch
+        bob = await observer(second)
+        await bob.send(Say(room="general", text="m-4"))
+        await eventually(lambda: window.last_seq == 4)
+        shown = [line.text.split("> ")[-1] for line in window.lines if line.seq is not None]
+        assert shown == ["m-1", "m-2", "m-3", "m-4"]
+        assert not any("history was reset" in line.text for line in window.lines)
