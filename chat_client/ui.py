@@ -109,8 +109,8 @@ class ScrollbackControl(UIControl):
 class ChatCompleter(Completer):
     """Completes command names, rooms after ``/join``-like commands, nicks elsewhere.
 
-    Nicks come from the current room's members, recent speakers first; a nick
-    completed at the start of the line gets ``": "`` after it.
+    Nicks come from the current room's members (yourself excluded), recent
+    speakers first; a nick completed at the start of the line gets ``": "``.
     """
 
     def __init__(self, state: ChatState) -> None:
@@ -141,7 +141,9 @@ class ChatCompleter(Completer):
                 yield from _matching(prefix, self._all_nicks(), suffix=" ")
                 return
         suffix = ": " if head == "" else " "
-        yield from _matching(prefix, self.state.window.completion_nicks(), suffix=suffix)
+        me = fold(self.state.nick)
+        others = [nick for nick in self.state.window.completion_nicks() if fold(nick) != me]
+        yield from _matching(prefix, others, suffix=suffix)
 
     def _rooms(self) -> list[str]:
         joined = [w.name for w in self.state.windows if w.kind == "room"]

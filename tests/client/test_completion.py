@@ -51,3 +51,7 @@ def test_rooms_complete_after_join(state: ChatState) -> None:
 
 def test_nicks_complete_after_msg(state: ChatState) -> None:
     assert complete(state, "/msg ba") == ["Bart "]
+
+
+def test_your_own_nick_is_not_offered(state: ChatState) -> None:
+    assert complete(state, "al") == []
