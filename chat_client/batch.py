@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO, TypeVar
 
 from protocol import (
+    DEFAULT_MAX_TEXT,
     ClientMessage,
     Error,
     Join,
@@ -177,7 +178,11 @@ class BatchClient:
             self.connection.send(Join(room=room))
         for waiter in list(self._joining.values()):
             await self._unless_lost(waiter)
-        context = Context(room=self.rooms[0] if self.rooms else None)
+        welcome = self.connection.welcome
+        context = Context(
+            room=self.rooms[0] if self.rooms else None,
+            max_text=(welcome and welcome.max_text) or DEFAULT_MAX_TEXT,
+        )
         iterator = aiter(lines)
         while True:
             line = await self._unless_lost(anext(iterator, None))

@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from protocol import (
+    DEFAULT_MAX_TEXT,
     ClientMessage,
     Join,
     Leave,
@@ -60,6 +61,8 @@ class Context:
 
     room: str | None = None
     query: str | None = None
+    #: The server's longest text, from ``welcome`` (the protocol's default until then).
+    max_text: int = DEFAULT_MAX_TEXT
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,14 @@ def _room_arg(arg: str) -> str:
 
 def _say(text: str, ctx: Context, *, action: bool = False) -> Result:
     try:
+        limits = {"max_text": ctx.max_text}
         if ctx.room is not None:
-            return Send(Say(room=ctx.room, text=text, action=action))
+            fields = {"room": ctx.room, "text": text, "action": action}
+            return Send(Say.model_validate(fields, context=limits))
         if ctx.query is not None:
             if action:
                 return Problem("/me works in rooms only")
-            return Send(Whisper(to=ctx.query, text=text))
+            return Send(Whisper.model_validate({"to": ctx.query, "text": text}, context=limits))
     except ValidationError as exc:
         return Problem(_why(exc))
     return Problem("you are not in a room: /join ROOM first")
@@ -156,7 +161,7 @@ def _msg(arg: str, ctx: Context) -> Result:
         return Problem(f"not a nick: {nick!r}")
     if not text.strip():
         return Local("query", nick)
-    return _say(text, Context(query=nick))
+    return _say(text, Context(query=nick, max_text=ctx.max_text))
 
 
 def _me(arg: str, ctx: Context) -> Result:

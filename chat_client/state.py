@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from protocol import (
+    DEFAULT_MAX_TEXT,
     Bye,
     Error,
     History,
@@ -159,6 +160,7 @@ class ChatState:
         self.connection = "connecting"
         self.epoch: str | None = None
         self.server_name = ""
+        self.max_text = DEFAULT_MAX_TEXT
         self.rooms: dict[str, str] = {}
         self.wanted: dict[str, str] = {}
         self._switch_on_join: set[str] = set()
@@ -265,6 +267,7 @@ class ChatState:
         """Note the welcome; after a reconnect, re-join every room."""
         self.connection = "connected"
         self.server_name = welcome.server
+        self.max_text = welcome.max_text or DEFAULT_MAX_TEXT
         if self.nick != welcome.nick:
             self.info(f"you are now {welcome.nick}", self.status)
         self.nick = welcome.nick
@@ -508,10 +511,10 @@ class ChatState:
     def context(self) -> Context:
         window = self.window
         if window.kind == "room":
-            return Context(room=window.name)
+            return Context(room=window.name, max_text=self.max_text)
         if window.kind == "query":
-            return Context(query=window.name)
-        return Context()
+            return Context(query=window.name, max_text=self.max_text)
+        return Context(max_text=self.max_text)
 
     def next_id(self) -> str:
         return f"c{next(self._ids)}"

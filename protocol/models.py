@@ -274,6 +274,12 @@ class Welcome(_Model):
     rooms: list[str]
     motd: str | None = Field(default=None, exclude_if=_absent)
     truncated: bool = Field(default=False, exclude_if=_false)
+    #: The server's limits, so a client can check a message before sending it
+    #: (``rate`` 0 means no flood control).  Optional: older servers omit them.
+    max_text: int | None = Field(default=None, exclude_if=_absent)
+    max_frame: int | None = Field(default=None, exclude_if=_absent)
+    rate: float | None = Field(default=None, exclude_if=_absent)
+    burst: int | None = Field(default=None, exclude_if=_absent)
 
 
 class Joined(_Model):

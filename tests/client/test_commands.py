@@ -82,3 +82,18 @@ def test_command_names_include_aliases() -> None:
     names = command_names()
     assert {"join", "part", "leave", "names", "who", "msg", "me", "quit", "help"} <= set(names)
     assert names == sorted(names)
+
+
+def test_text_is_checked_against_the_servers_max_text() -> None:
+    roomy = Context(room="general", max_text=10_000)
+    long_text = "x" * 5000
+    sent = parse(long_text, roomy)
+    assert isinstance(sent, Send)
+    assert isinstance(sent.message, Say)
+    assert sent.message.text == long_text
+    tight = Context(room="general", max_text=10)
+    problem = parse("x" * 11, tight)
+    assert isinstance(problem, Problem)
+    assert "10" in problem.text
+    assert isinstance(parse("/msg bob " + "y" * 11, tight), Problem)
+    assert parse("/msg bob " + "y" * 10, tight) == Send(Whisper(to="bob", text="y" * 10))
