@@ -53,6 +53,7 @@ enum phase { PH_SETUP, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
 
 #define MAX_INBUF (1u << 20)    /* larger than any frame or line we accept */
 #define MAX_OUTBUF (64u << 20)  /* per client: far above what a run queues */
+#define MAX_RETRIES 5           /* connection attempts lost during setup, per client */
 #define HIST_SUB 1024           /* histogram: 1024 sub-buckets per power of two */
 #define HIST_LEN (HIST_SUB * 2 + HIST_SUB * 40)
 
@@ -62,6 +63,7 @@ struct client {
     int fd, index, room;
     enum state state;
     struct buf in, out;
+    int retries;        /* connections lost during setup */
     int watching_out;   /* EPOLLOUT registered */
     int dirty;          /* out has bytes to flush */
     /* sender side */
@@ -86,7 +88,7 @@ static int ep;
 static enum phase phase = PH_SETUP;
 static int64_t m_start, m_end;  /* measured window (ns, CLOCK_MONOTONIC) */
 static long long sent, expected, delivered, received_in_window, received_total;
-static long long server_errors, disconnects, dirty_count;
+static long long server_errors, disconnects, dirty_count, setup_retries;
 static uint64_t hist[HIST_LEN];
 static int64_t lat_max;
 static int *dirty_list;
@@ -166,6 +168,9 @@ static void buf_reserve(struct buf *b, size_t extra, size_t limit) {
     b->cap = cap;
 }
 
+/* A client with an open socket. */
+static int alive(const struct client *c) { return c->state != ST_DEAD && c->state != ST_NEW; }
+
 static void mark_dirty(struct client *c) {
     if (!c->dirty) {
         c->dirty = 1;
@@ -207,17 +212,24 @@ static void watch(struct client *c, int want_out) {
 }
 
 static void drop(struct client *c, const char *why) {
-    if (c->state == ST_DEAD) return;
-    if (phase == PH_SETUP) fail("client %d lost during setup: %s", c->index, why);
-    if (disconnects++ < 5) fprintf(stderr, "loadgen: client %d disconnected: %s\n", c->index, why);
+    if (!alive(c)) return;
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    c->fd = -1;
+    if (phase == PH_SETUP) {  /* e.g. reset by a full accept queue: connect again */
+        if (++c->retries > MAX_RETRIES) fail("client %d lost during setup: %s", c->index, why);
+        setup_retries++;
+        c->in.len = c->in.off = c->out.len = c->out.off = 0;
+        c->state = ST_NEW;
+        return;
+    }
+    if (disconnects++ < 5) fprintf(stderr, "loadgen: client %d disconnected: %s\n", c->index, why);
     c->state = ST_DEAD;
 }
 
 static void flush(struct client *c) {
     c->dirty = 0;
-    if (c->state == ST_DEAD || c->state == ST_CONNECTING) return;
+    if (!alive(c) || c->state == ST_CONNECTING) return;
     while (c->out.off < c->out.len) {
         ssize_t n = send(c->fd, c->out.data + c->out.off, c->out.len - c->out.off, MSG_NOSIGNAL);
         if (n > 0) { c->out.off += (size_t)n; continue; }
@@ -338,7 +350,7 @@ static void on_line(struct client *c, char *line, char *end, int64_t now) {
 /* Parse every complete frame or line in the input buffer. */
 static void parse_input(struct client *c, int64_t now) {
     struct buf *b = &c->in;
-    while (c->state != ST_DEAD) {
+    while (alive(c)) {
         char *start = b->data + b->off;
         size_t avail = b->len - b->off;
         if (opt.proto == HUBBUB) {
@@ -362,7 +374,7 @@ static void parse_input(struct client *c, int64_t now) {
 }
 
 static void on_readable(struct client *c) {
-    for (int rounds = 0; rounds < 16 && c->state != ST_DEAD; rounds++) {
+    for (int rounds = 0; rounds < 16 && alive(c); rounds++) {
         buf_reserve(&c->in, 65536, MAX_INBUF + 65536);
         ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
         if (n > 0) {
@@ -399,7 +411,8 @@ static void on_connected(struct client *c) {
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err) fail("connect to %s:%d: %s", opt.host, opt.port, strerror(err));
+    if (err == ECONNREFUSED) fail("connect to %s:%d: %s", opt.host, opt.port, strerror(err));
+    if (err) { drop(c, strerror(err)); return; }
     c->state = ST_REGISTERING;
     if (opt.proto == HUBBUB) {  /* hello and join pipelined: the server takes them in order */
         sendf(c, "{\"type\":\"hello\",\"nick\":\"%s%d\",\"protocol\":1}", opt.nick_prefix, c->index);
@@ -532,7 +545,7 @@ int main(int argc, char **argv) {
     int64_t t0 = now_ns(), deadline = t0 + (int64_t)(opt.timeout * 1e9);
     int64_t setup_deadline = t0 + (int64_t)(opt.setup_timeout * 1e9), phase_end = 0;
     int64_t interval = opt.rate > 0 ? (int64_t)(1e9 * opt.senders / opt.rate) : 0;
-    int next_to_connect = 0, ready = 0, timed_out = 0;
+    int ready = 0, timed_out = 0;
     double setup_s = 0;
     struct epoll_event events[1024];
 
@@ -542,16 +555,27 @@ int main(int argc, char **argv) {
 
         /* phase changes */
         if (phase == PH_SETUP) {
-            if (now > setup_deadline) fail("only %d of %d clients joined in %.0f s", ready, opt.clients, opt.setup_timeout);
+            if (now > setup_deadline) {
+                int count[ST_DEAD + 1] = {0};
+                for (int i = 0; i < opt.clients; i++) count[cl[i].state]++;
+                fail("only %d of %d clients joined in %.0f s (connecting %d, registering %d, joining %d)",
+                     ready, opt.clients, opt.setup_timeout, count[ST_CONNECTING], count[ST_REGISTERING],
+                     count[ST_JOINING]);
+            }
             ready = 0;
+            /* --concurrency bounds the clients between connect() and joined:
+             * keep it within the server's listen backlog (ngircd: 10), or SYNs
+             * get dropped and retried after 1, 2, 4 ... s. */
             int pending = 0;
             for (int i = 0; i < opt.clients; i++) {
                 ready += cl[i].state == ST_READY;
-                pending += cl[i].state != ST_READY && cl[i].state != ST_NEW;
+                pending += alive(&cl[i]) && cl[i].state != ST_READY;
             }
-            while (pending < opt.concurrency && next_to_connect < opt.clients) {
-                start_connect(&cl[next_to_connect++], &addr);
-                pending++;
+            for (int i = 0; i < opt.clients && pending < opt.concurrency; i++) {
+                if (cl[i].state == ST_NEW) {
+                    start_connect(&cl[i], &addr);
+                    pending++;
+                }
             }
             if (ready == opt.clients) {
                 setup_s = (now - t0) / 1e9;
@@ -605,13 +629,13 @@ int main(int argc, char **argv) {
         if (n < 0 && errno != EINTR) fail("epoll_wait: %s", strerror(errno));
         for (int i = 0; i < n; i++) {
             struct client *c = &cl[events[i].data.u64];
-            if (c->state == ST_DEAD) continue;
+            if (!alive(c)) continue;
             if (c->state == ST_CONNECTING) {
                 on_connected(c);
                 continue;
             }
             if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
-            if ((events[i].events & EPOLLOUT) && c->state != ST_DEAD) flush(c);
+            if ((events[i].events & EPOLLOUT) && alive(c)) flush(c);
         }
     }
     if (timed_out) fprintf(stderr, "loadgen: hard timeout of %.0f s reached\n", opt.timeout);
@@ -636,8 +660,8 @@ int main(int argc, char **argv) {
     printf(" \"server_rss_before_kib\": %ld, \"server_rss_joined_kib\": %ld, \"server_rss_per_conn_kib\": %.2f,\n",
            rss_before, rss_joined,
            opt.server_pid && rss_joined >= 0 ? (double)(rss_joined - rss_before) / opt.clients : -1.0);
-    printf(" \"server_errors\": %lld, \"disconnects\": %lld, \"timed_out\": %s}\n",
-           server_errors, disconnects, timed_out ? "true" : "false");
+    printf(" \"server_errors\": %lld, \"disconnects\": %lld, \"setup_retries\": %lld, \"timed_out\": %s}\n",
+           server_errors, disconnects, setup_retries, timed_out ? "true" : "false");
     fflush(stdout);
     return 0;
 }
