@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -295,8 +296,13 @@ def command_output(command: list[str]) -> str:
 
 
 def hubbub_version() -> str:
+    """The version, the checkout's commit (``-dirty`` with local changes) and the loop."""
     version = command_output([sys.executable, "-m", "chat_server", "--version"])
-    return f"{version} (Python {platform.python_version()})"
+    commit = command_output(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
+    loop = "asyncio"
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        loop = f"uvloop {importlib.metadata.version('uvloop')}"
+    return f"{version} at {commit} (Python {platform.python_version()}, {loop})"
 
 
 SERVERS = (
