@@ -3,13 +3,15 @@
 :class:`ChatClient` owns a :class:`~chat_client.connection.Connection` that
 has already been welcomed, a :class:`~chat_client.state.ChatState` and the
 prompt_toolkit application.  The connection's reader runs as the
-application's background task; each event updates the state and calls
-``app.invalidate()``, which prompt_toolkit coalesces into at most one redraw
-per ``min_redraw_interval``, so a busy room never starves the input line.
+application's background task; each event updates the state and asks for a
+repaint, and those requests are coalesced into at most one redraw per
+:data:`NETWORK_REPAINT_INTERVAL`, so a busy room never starves the input line.
+A keystroke repaints at once: the typist never waits for the room.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -27,6 +29,9 @@ from .ui import build_application
 __all__ = ["ChatClient"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds between repaints caused by the network (at most 25 a second).
+NETWORK_REPAINT_INTERVAL = 0.04
 
 
 class ChatClient:
@@ -59,6 +64,7 @@ class ChatClient:
             self.state, self._on_line, on_quit=self.quit, input=input, output=output
         )
         self._quitting = False
+        self._repaint: asyncio.TimerHandle | None = None
 
     async def run(self, welcome: Welcome) -> int:
         """Show the screen until the user quits; returns the exit status (0)."""
@@ -72,6 +78,13 @@ class ChatClient:
 
     def _on_event(self, event: Event) -> None:
         self.state.handle(event)
+        if self._repaint is None:
+            self._repaint = asyncio.get_running_loop().call_later(
+                NETWORK_REPAINT_INTERVAL, self._repaint_now
+            )
+
+    def _repaint_now(self) -> None:
+        self._repaint = None
         self.app.invalidate()
 
     def _on_line(self, line: str) -> None:

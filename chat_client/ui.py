@@ -252,7 +252,6 @@ def build_application(
         key_bindings=bindings,
         style=STYLE,
         full_screen=True,
-        min_redraw_interval=0.05,
         input=input,
         output=output,
     )
