@@ -49,6 +49,7 @@ SERVER_CORE = "0"
 LOADGEN_CORE = "1"
 NOFILE = 65536
 LOADGEN_LIMIT = 0.9  # share of a core above which a run is flagged
+OTHERS_LIMIT = 0.15  # CPU share of processes other than server and loadgen, ditto
 
 Result = dict[str, Any]
 
@@ -88,6 +89,7 @@ METRICS: dict[str, Metric] = {
     "gen": Metric(
         "loadgen CPU % of a core", lambda r: 100 * float(r["loadgen_cpu_share"]), "{:.0f}"
     ),
+    "oth": Metric("other processes' CPU %", lambda r: 100 * float(r["others_cpu_share"]), "{:.0f}"),
 }
 
 SCENARIOS = (
@@ -97,7 +99,7 @@ SCENARIOS = (
         50,
         1,
         5,
-        metrics=("dps", "cpu", "p99", "gen"),
+        metrics=("dps", "cpu", "p99", "gen", "oth"),
     ),
     Scenario(
         "A+qa",
@@ -106,7 +108,7 @@ SCENARIOS = (
         1,
         5,
         quickack=True,
-        metrics=("dps", "cpu", "p99", "gen"),
+        metrics=("dps", "cpu", "p99", "gen", "oth"),
     ),
     Scenario(
         "B",
@@ -115,7 +117,7 @@ SCENARIOS = (
         1,
         5,
         rate=3000,
-        metrics=("loss", "p50", "p99", "us", "cpu", "gen"),
+        metrics=("loss", "p50", "p99", "us", "cpu", "gen", "oth"),
     ),
     Scenario(
         "C",
@@ -124,9 +126,9 @@ SCENARIOS = (
         40,
         40,
         rate=2000,
-        metrics=("us", "cpu", "loss", "p99", "gen"),
+        metrics=("us", "cpu", "loss", "p99", "gen", "oth"),
     ),
-    Scenario("D", "D: idle, 5,000 joined (100 rooms x 50)", 5000, 100, 0, metrics=("rss",)),
+    Scenario("D", "D: idle, 5,000 joined (100 rooms x 50)", 5000, 100, 0, metrics=("rss", "oth")),
 )
 
 
@@ -386,6 +388,25 @@ class Record:
     results: dict[tuple[str, str], list[Result]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
+    disturbed: list[str] = field(default_factory=list)
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds every process of the machine spent (user, nice, system) so far."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[1]) + int(fields[2]) + int(fields[3])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_one(
@@ -407,6 +428,8 @@ def run_one(
             "--server-pid", str(running.proc.pid), "--quickack", str(int(scenario.quickack)),
             "--setup-timeout", "120", "--concurrency", str(server.concurrency),
         ]  # fmt: skip
+        busy0, server0, children0 = busy_cpu_s(), process_cpu_s(running.proc.pid), children_cpu_s()
+        wall0 = time.monotonic()
         done = subprocess.run(
             pinned(command, LOADGEN_CORE),
             capture_output=True,
@@ -414,6 +437,9 @@ def run_one(
             timeout=opts.duration + opts.warmup + opts.settle + 240,
             check=False,
         )
+        wall = time.monotonic() - wall0
+        busy = busy_cpu_s() - busy0
+        ours = process_cpu_s(running.proc.pid) - server0 + children_cpu_s() - children0
         if done.stderr.strip():
             print("    loadgen: " + done.stderr.strip().replace("\n", "\n    loadgen: "))
         try:
@@ -424,6 +450,7 @@ def run_one(
             raise RuntimeError(f"loadgen: {result['error']}")
         if running.proc.poll() is not None:
             raise RuntimeError(f"{server.name} died during the run:\n{log_tail(running.log)}")
+        result["others_cpu_share"] = max(0.0, busy - ours) / wall
         return result
     finally:
         stop(running)
@@ -442,7 +469,8 @@ def describe(result: Result) -> str:
         f"p50 {result['latency_ms']['p50']:.2f} ms, p99 {result['latency_ms']['p99']:.2f} ms, "
         f"server {result['server_cpu_us_per_delivery']:.3f} µs/delivery "
         f"({100 * result['server_cpu_share']:.0f} % of core {SERVER_CORE}), "
-        f"loadgen {100 * result['loadgen_cpu_share']:.0f} % of core {LOADGEN_CORE}"
+        f"loadgen {100 * result['loadgen_cpu_share']:.0f} % of core {LOADGEN_CORE}, "
+        f"other processes {100 * result['others_cpu_share']:.0f} % of a core"
     )
 
 
@@ -549,6 +577,9 @@ def main() -> int:
                     if result["loadgen_cpu_share"] > LOADGEN_LIMIT:
                         flag = "  <-- LOADGEN NEAR A FULL CORE: may be the bottleneck"
                         record.flagged.append(f"pass {number + 1} {label}")
+                    if result["others_cpu_share"] > OTHERS_LIMIT:
+                        flag += "  <-- OTHER PROCESSES BUSY: figures disturbed"
+                        record.disturbed.append(f"pass {number + 1} {label}")
                     if result["lost"] or result["disconnects"] or result["server_errors"]:
                         flag += (
                             f"  [lost {result['lost']}, disconnects {result['disconnects']}, "
@@ -575,6 +606,16 @@ def main() -> int:
                 "runs flagged: " + ", ".join(record.flagged)
                 if record.flagged
                 else "never the bottleneck."
+            )
+        )
+    others = [float(r["others_cpu_share"]) for rs in record.results.values() for r in rs]
+    if others:
+        print(
+            f"Other processes: at most {100 * max(others):.0f} % of a core during a run"
+            + (
+                "; disturbed runs: " + ", ".join(record.disturbed)
+                if record.disturbed
+                else f" (flag above {100 * OTHERS_LIMIT:.0f} %)."
             )
         )
     for failure in record.failures:
