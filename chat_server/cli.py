@@ -50,6 +50,8 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("shutdown-grace", float, "seconds a shutdown waits for bye to flush"),
     ("close-linger", float, "seconds a closing connection lingers to deliver its last frames"),
     ("db", str, "SQLite file that keeps history and topics across restarts"),
+    ("redis", str, "redis://HOST:PORT/DB shared by several chat-server processes"),
+    ("node-ttl", float, "seconds without a heartbeat before other nodes drop this one's users"),
 ]
 
 

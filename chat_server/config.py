@@ -46,6 +46,10 @@ class Config:
     close_linger: float = 1.0
     #: SQLite file for durable history and topics (``None``: memory only).
     db: str | None = None
+    #: Redis URL (``redis://HOST:PORT/DB``) shared by several server processes.
+    redis: str | None = None
+    #: Seconds a node may miss its heartbeat before the others announce its users' quit.
+    node_ttl: float = 10.0
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -85,6 +89,17 @@ class Config:
         require(self.shutdown_grace >= 0, "shutdown-grace", "must not be negative")
         require(self.close_linger >= 0, "close-linger", "must not be negative")
         require(self.db is None or self.db != "", "db", "must be a file path")
+        require(
+            self.db is None or self.redis is None,
+            "redis",
+            "--db and --redis exclude each other (Redis keeps history itself)",
+        )
+        require(
+            self.redis is None or self.redis.startswith(("redis://", "rediss://", "unix://")),
+            "redis",
+            "must be a URL such as redis://HOST:PORT/DB",
+        )
+        require(self.node_ttl >= 1, "node-ttl", "must be at least 1 second")
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

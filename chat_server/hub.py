@@ -10,16 +10,22 @@ Where rooms and messages live beyond this process is the injected
 :class:`~chat_server.storage.Store`'s business: memory (the default) keeps
 nothing, SQLite makes history durable.  :meth:`Hub.open` loads what the store
 holds; every lasting change goes to :meth:`Store.record`, which never blocks.
+
+With a *shared* store (Redis: several nodes), the hub's rooms mirror the whole
+cluster: a change is recorded first and applied only when the store hands it
+back (:meth:`Hub.apply`), in the order every node sees.  Claiming a nick waits
+for the store; the member's later messages wait in order behind the claim.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol, TypeVar
@@ -61,11 +67,28 @@ from protocol.models import NICK_RULE
 
 from . import __version__
 from .config import Config
-from .storage import Change, Forgotten, Posted, RoomState, Snapshot, Store, TopicSet, make_store
+from .storage import (
+    Change,
+    Departed,
+    Entered,
+    Forgotten,
+    Posted,
+    Quit,
+    Renamed,
+    RoomState,
+    Snapshot,
+    Store,
+    StoreError,
+    TopicSet,
+    Whispered,
+    make_store,
+)
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = f"hubbub {__version__}"
+#: Digits a shared store's seq may take beyond the placeholder 0 (up to 10**16).
+SEQ_DIGITS = 16
 T = TypeVar("T")
 
 
@@ -87,9 +110,15 @@ class Room:
     topic: str | None = None
     seq: int = 0
     active: int = 0
+    #: Members connected to other nodes, by folded nick (shared stores only).
+    remote: dict[str, str] = field(default_factory=dict)
 
     def nicks(self) -> list[str]:
-        return [m.nick for m in self.members if m.nick is not None]
+        local = [m.nick for m in self.members if m.nick is not None]
+        return [*local, *self.remote.values()] if self.remote else local
+
+    def size(self) -> int:
+        return len(self.members) + len(self.remote)
 
 
 class Hub:
@@ -119,6 +148,10 @@ class Hub:
         self._clock = wall_clock
         self._activity = 0
         self._password = config.password.encode() if config.password is not None else None
+        self.shared = self.store.shared
+        #: Members waiting for the store (a nick claim), with what they sent meanwhile.
+        self._waiting: dict[Member, list[ClientMessage]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._handlers: dict[type[Any], Callable[[Member, Any], None]] = {
             Join: self._join,
             Leave: self._leave,
@@ -146,6 +179,9 @@ class Hub:
 
     async def close(self) -> None:
         """Write what the store still holds back and close it."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.store.close()
 
     def _load_room(self, state: RoomState) -> Room:
@@ -154,6 +190,7 @@ class Hub:
             history=deque(state.history, maxlen=self.config.history),
             topic=state.topic,
             seq=state.seq,
+            remote={fold(nick): nick for nick in state.members},
         )
         self.rooms[fold(state.name)] = room
         self._touch(room)
@@ -161,9 +198,92 @@ class Hub:
 
     # --- what a store may ask (chat_server.storage.Feed) --------------------
 
-    def apply(self, change: Change) -> None:
-        """A change in the order a shared store agreed; local stores never call it."""
-        raise NotImplementedError("only a shared store hands changes back")
+    def apply(self, change: Change, mine: bool) -> None:
+        """A change in the order a shared store agreed; local stores never call it.
+
+        ``mine`` says this node made it: its own members heard of a presence or
+        rename when it happened, so only messages, topics and whispers remain.
+        """
+        if mine and isinstance(change, Entered | Departed | Quit | Renamed):
+            return
+        match change:
+            case Posted(message=message):
+                room = self._mirror(message.room)
+                if message.seq <= room.seq:
+                    return  # seen already (a snapshot overlapping the stream)
+                room.seq = message.seq
+                room.history.append(message)
+                self._touch(room)
+                frame = encode(message)
+                for each in room.members:
+                    each.send(frame)
+            case TopicSet(room=name, topic=topic, by=by):
+                topical = self._mirror(name)
+                topical.topic = topic
+                self._touch(topical)
+                self._broadcast(topical, Topic(room=topical.name, topic=topic, by=by))
+            case Entered(room=name, nick=nick):
+                self._apply_entered(self._mirror(name), nick)
+            case Departed(room=name, nick=nick):
+                left = self.rooms.get(fold(name))
+                if left is not None:
+                    left.remote.pop(fold(nick), None)
+                    self._broadcast(left, Presence(room=left.name, nick=nick, event="leave"))
+                    self._forget_if_unused(left)
+            case Quit(nick=nick, reason=reason, rooms=names):
+                self._apply_quit(nick, reason, names)
+            case Renamed(old=old, new=new, rooms=names):
+                self._apply_rename(old, new, names)
+            case Whispered(message=whisper):
+                frame = encode(whisper)
+                target = self.nicks.get(fold(whisper.to))
+                sender = self.nicks.get(fold(whisper.from_))
+                if target is not None:
+                    target.send(frame)
+                if sender is not None and sender is not target:
+                    sender.send(frame)
+            case Forgotten(room=name):
+                gone = self.rooms.get(fold(name))
+                if gone is not None and not gone.size():
+                    del self.rooms[fold(name)]
+
+    def _apply_entered(self, room: Room, nick: str) -> None:
+        if fold(nick) not in room.remote:
+            room.remote[fold(nick)] = nick
+            self._broadcast(room, Presence(room=room.name, nick=nick, event="join"))
+
+    def _apply_quit(self, nick: str, reason: str, names: tuple[str, ...]) -> None:
+        for name in names:
+            room = self.rooms.get(fold(name))
+            if room is None:
+                continue
+            room.remote.pop(fold(nick), None)
+            if not self.closing:
+                self._broadcast(
+                    room, Presence(room=room.name, nick=nick, event="quit", reason=reason)
+                )
+            self._forget_if_unused(room)
+
+    def _apply_rename(self, old: str, new: str, names: tuple[str, ...]) -> None:
+        told: dict[Member, None] = {}
+        for name in names:
+            room = self.rooms.get(fold(name))
+            if room is None:
+                continue
+            if room.remote.pop(fold(old), None) is not None:
+                room.remote[fold(new)] = new
+            told.update(dict.fromkeys(room.members))
+        frame = encode(NickChanged(old=old, new=new))
+        for each in told:
+            each.send(frame)
+
+    def _mirror(self, name: str) -> Room:
+        """The room called ``name``, made if this node has not seen it yet."""
+        room = self.rooms.get(fold(name))
+        if room is None:
+            room = Room(name=name, history=deque(maxlen=self.config.history))
+            self.rooms[fold(name)] = room
+        return room
 
     def unavailable(self, reason: str) -> None:
         """Tell every welcomed member that the store is gone for now."""
@@ -180,7 +300,7 @@ class Hub:
                     seq=room.seq,
                     topic=room.topic,
                     history=list(room.history),
-                    members=room.nicks(),
+                    members=[m.nick for m in room.members if m.nick is not None],
                 )
                 for room in self.rooms.values()
             ],
@@ -215,11 +335,48 @@ class Hub:
             return False
         self.nicks[key] = member
         member.nick = hello.nick
+        if self.shared:
+            self._waiting[member] = []
+            self._spawn(self._claim_for_hello(member, hello.nick))
+            return True
+        self._welcome(member)
+        return True
+
+    async def _claim_for_hello(self, member: Member, nick: str) -> None:
+        try:
+            claimed = await self.store.claim_nick(nick)
+        except StoreError as exc:
+            self._refuse_hello(member, nick, "unavailable", str(exc))
+            return
+        if member not in self._waiting:  # gone while we waited
+            if claimed:
+                await self.store.release_nick(nick)
+            return
+        if not claimed:
+            self._refuse_hello(member, nick, "nick_taken", f"{nick} is already in use")
+            return
+        self._welcome(member)
+        self._resume(member)
+
+    def _refuse_hello(self, member: Member, nick: str, code: str, text: str) -> None:
+        queued = self._waiting.pop(member, None)
+        if queued is None:
+            return
+        if self.nicks.get(fold(nick)) is member:
+            del self.nicks[fold(nick)]
+        member.nick = None
+        self._error(member, code, text, "hello")
+        for message in queued:
+            self._error(member, "not_ready", "say hello first", message.type)
+
+    def _welcome(self, member: Member) -> None:
+        nick = member.nick
+        assert nick is not None
         names = [room.name for room in self.rooms.values()]
         member.send(
             self._fit_list(
                 lambda rooms, cut: Welcome(
-                    nick=hello.nick,
+                    nick=nick,
                     protocol=PROTOCOL_VERSION,
                     epoch=self.epoch,
                     server=SERVER_NAME,
@@ -230,8 +387,7 @@ class Hub:
                 names,
             )
         )
-        log.debug("welcomed %s", hello.nick)
-        return True
+        log.debug("welcomed %s", member.nick)
 
     def disconnect(self, member: Member, reason: str) -> None:
         """Forget ``member``: its rooms get ``presence`` ``quit`` with ``reason``."""
@@ -242,6 +398,8 @@ class Hub:
             del self.nicks[fold(nick)]
         rooms = list(member.rooms.values())
         member.rooms.clear()
+        if self.shared and self._waiting.pop(member, None) is None:
+            self.store.record(Quit(nick=nick, reason=reason, rooms=_names(rooms)))
         for room in rooms:
             room.members.pop(member, None)
             if not self.closing:
@@ -253,7 +411,25 @@ class Hub:
 
     def handle(self, member: Member, message: ClientMessage) -> None:
         """Answer one message from a welcomed member."""
+        waiting = self._waiting.get(member) if self._waiting else None
+        if waiting is not None:
+            waiting.append(message)
+            return
         self._handlers[type(message)](member, message)
+
+    def _resume(self, member: Member) -> None:
+        """Answer what ``member`` sent while it waited for the store."""
+        queued = self._waiting.pop(member, None) or []
+        while queued:
+            self.handle(member, queued.pop(0))
+            if member in self._waiting:  # waiting again (a nick change)
+                self._waiting[member].extend(queued)
+                return
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- handlers ----------------------------------------------------------
 
@@ -274,6 +450,11 @@ class Hub:
         self._touch(room)
         newcomer = member not in room.members
         if newcomer:
+            assert member.nick is not None
+            if self.shared and not self.store.record(Entered(room=room.name, nick=member.nick)):
+                self._backlogged(member, "join")
+                self._forget_if_unused(room)
+                return
             room.members[member] = None
             member.rooms[key] = room
         nicks = room.nicks()
@@ -304,6 +485,8 @@ class Hub:
         del member.rooms[fold(room.name)]
         member.send(encode(Left(room=room.name)))
         assert member.nick is not None
+        if self.shared:
+            self.store.record(Departed(room=room.name, nick=member.nick))
         self._broadcast(room, Presence(room=room.name, nick=member.nick, event="leave"))
         self._forget_if_unused(room)
 
@@ -312,6 +495,9 @@ class Hub:
         if room is None:
             return
         assert member.nick is not None
+        if self.shared:
+            self._say_shared(member, room, msg)
+            return
         message = Message(
             room=room.name,
             from_=member.nick,
@@ -334,8 +520,30 @@ class Hub:
         for each in room.members:
             each.send(frame)
 
+    def _say_shared(self, member: Member, room: Room, msg: Say) -> None:
+        """Submit a message; the store numbers it and every node delivers it."""
+        assert member.nick is not None
+        message = Message(
+            room=room.name,
+            from_=member.nick,
+            text=msg.text,
+            ts=self._clock(),
+            seq=0,
+            id=msg.id,
+            action=msg.action,
+        )
+        # The store writes the real seq in place of 0: leave room for its digits.
+        if not self._fits(encode(message) + b"0" * SEQ_DIGITS):
+            self._too_long(member, "say", msg.id)
+            return
+        if not self.store.record(Posted(message)):
+            self._backlogged(member, "say", msg.id)
+
     def _whisper(self, member: Member, msg: Whisper) -> None:
         target = self.nicks.get(fold(msg.to))
+        if self.shared and (target is None or target.nick is None):
+            self._spawn(self._whisper_shared(member, msg))
+            return
         if target is None or target.nick is None:
             self._error(member, "no_such_nick", f"nobody is called {msg.to}", "whisper", msg.id)
             return
@@ -352,7 +560,30 @@ class Hub:
         if target is not member:
             member.send(frame)
 
+    async def _whisper_shared(self, member: Member, msg: Whisper) -> None:
+        """A whisper to somebody on another node, if anybody holds that nick."""
+        try:
+            spelling = await self.store.nick_exists(msg.to)
+        except StoreError as exc:
+            self._error(member, "unavailable", str(exc), "whisper", msg.id)
+            return
+        if member.nick is None:
+            return
+        if spelling is None:
+            self._error(member, "no_such_nick", f"nobody is called {msg.to}", "whisper", msg.id)
+            return
+        whisper = WhisperMessage(
+            from_=member.nick, to=spelling, text=msg.text, ts=self._clock(), id=msg.id
+        )
+        if not self._fits(encode(whisper)):
+            self._too_long(member, "whisper", msg.id)
+        elif not self.store.record(Whispered(whisper)):
+            self._backlogged(member, "whisper", msg.id)
+
     def _nick(self, member: Member, msg: SetNick) -> None:
+        if self.shared:
+            self._nick_shared(member, msg)
+            return
         old = member.nick
         assert old is not None
         key = fold(msg.nick)
@@ -364,6 +595,55 @@ class Hub:
         self.nicks[key] = member
         member.nick = msg.nick
         frame = encode(NickChanged(old=old, new=msg.nick))
+        for each in self._everyone_sharing_a_room(member):
+            each.send(frame)
+
+    def _nick_shared(self, member: Member, msg: SetNick) -> None:
+        old = member.nick
+        assert old is not None
+        holder = self.nicks.get(fold(msg.nick))
+        if holder is not None and holder is not member:
+            self._error(member, "nick_taken", f"{msg.nick} is already in use", "nick")
+            return
+        if fold(msg.nick) == fold(old):
+            self._rename(member, old, msg.nick)
+            return
+        self._waiting[member] = []
+        self._spawn(self._claim_for_nick(member, old, msg.nick))
+
+    async def _claim_for_nick(self, member: Member, old: str, new: str) -> None:
+        try:
+            claimed = await self.store.claim_nick(new)
+        except StoreError as exc:
+            claimed = False
+            self._error(member, "unavailable", str(exc), "nick")
+        else:
+            if not claimed and member in self._waiting:
+                self._error(member, "nick_taken", f"{new} is already in use", "nick")
+        if member not in self._waiting:  # gone while we waited
+            if claimed:
+                await self.store.release_nick(new)
+            return
+        if claimed:
+            self._rename(member, old, new)
+            await self._release(old)
+        if member in self._waiting:
+            self._resume(member)
+
+    async def _release(self, nick: str) -> None:
+        try:
+            await self.store.release_nick(nick)
+        except StoreError:
+            log.warning("could not give back the nick %s; it expires by itself", nick)
+
+    def _rename(self, member: Member, old: str, new: str) -> None:
+        """Rename and tell this node's sharers now; the other nodes through the store."""
+        if self.nicks.get(fold(old)) is member:
+            del self.nicks[fold(old)]
+        self.nicks[fold(new)] = member
+        member.nick = new
+        self.store.record(Renamed(old=old, new=new, rooms=_names(member.rooms.values())))
+        frame = encode(NickChanged(old=old, new=new))
         for each in self._everyone_sharing_a_room(member):
             each.send(frame)
 
@@ -380,6 +660,8 @@ class Hub:
         if not self.store.record(TopicSet(room=room.name, topic=msg.topic, by=member.nick)):
             self._backlogged(member, "topic")
             return
+        if self.shared:
+            return  # applied when the store hands it back
         room.topic = msg.topic
         self._touch(room)
         for each in room.members:
@@ -387,7 +669,7 @@ class Hub:
 
     def _list(self, member: Member, msg: ListRooms) -> None:
         infos = [
-            RoomInfo(name=room.name, members=len(room.members), topic=room.topic)
+            RoomInfo(name=room.name, members=room.size(), topic=room.topic)
             for room in self.rooms.values()
         ]
         member.send(self._fit_list(lambda rooms, cut: RoomList(rooms=rooms, truncated=cut), infos))
@@ -450,14 +732,15 @@ class Hub:
         room.active = self._activity
 
     def _forget_if_unused(self, room: Room) -> None:
-        if not room.members and not room.history:
+        if not room.members and not room.history and not room.remote:
             self.rooms.pop(fold(room.name), None)
-            self.store.record(Forgotten(room=room.name))
+            if not self.shared:  # every node forgets it by itself
+                self.store.record(Forgotten(room=room.name))
 
     def _make_room_for_one_more(self) -> bool:
         if len(self.rooms) < self.config.max_rooms:
             return True
-        empty = [room for room in self.rooms.values() if not room.members]
+        empty = [room for room in self.rooms.values() if not room.size()]
         if not empty:
             return False
         oldest = min(empty, key=lambda room: room.active)
@@ -517,6 +800,10 @@ class Hub:
         msg_id: str | None = None,
     ) -> None:
         member.send(encode(Error(code=code, message=text, ref=ref, id=msg_id)))
+
+
+def _names(rooms: Iterable[Room]) -> tuple[str, ...]:
+    return tuple(room.name for room in rooms)
 
 
 def _newest(items: Sequence[T], count: int) -> list[T]:

@@ -9,9 +9,10 @@ import pytest
 
 from chat_server.config import Config
 from chat_server.server import Server, run_server
+from tests.storage.redis_process import RedisProcess
 
 #: The stores a server under test can run on.
-BACKENDS = ("memory", "sqlite")
+BACKENDS = ("memory", "sqlite", "redis")
 #: Test modules (by name) that make up the acceptance suite, run on every backend.
 ACCEPTANCE = frozenset({"test_rooms", "test_messaging"})
 #: Every other server test runs on this backend (memory unless set).
@@ -24,10 +25,10 @@ _store_settings: dict[str, Any] = {}
 def loopback_config(**changes: object) -> Config:
     """Settings for a test server on a free loopback port, on the test's backend.
 
-    ``db=...`` in ``changes`` replaces the backend's own store settings.
+    ``db=...`` or ``redis=...`` in ``changes`` replaces the backend's own store settings.
     """
     settings: dict[str, object] = {}
-    if "db" not in changes:
+    if "db" not in changes and "redis" not in changes:
         settings.update(_store_settings)
     settings.update(changes)
     return Config(host="127.0.0.1", port=0).replace(**settings)
@@ -46,12 +47,28 @@ def store_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     if name == "sqlite":
         path: Path = request.getfixturevalue("tmp_path") / "hub.db"
         _store_settings["db"] = str(path)
+    elif name == "redis":
+        redis: RedisProcess = request.getfixturevalue("redis_server")
+        if redis.command("FLUSHALL") != "+OK":
+            raise RuntimeError("the test redis-server does not answer")
+        _store_settings["redis"] = redis.url
     elif name != "memory":
         raise ValueError(f"unknown backend {name!r}")
     try:
         yield name
     finally:
         _store_settings.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    """One redis-server for the whole run (each test using it starts empty)."""
+    redis = RedisProcess(tmp_path_factory.mktemp("redis"))
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
 
 
 @pytest.fixture

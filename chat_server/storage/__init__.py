@@ -53,4 +53,10 @@ def make_store(config: Config) -> Store:
         from .sqlite import SqliteStore
 
         return SqliteStore(config.db, retain=config.history)
+    if config.redis is not None:
+        try:
+            from .redis import RedisStore
+        except ImportError as exc:
+            raise StoreError("--redis needs the redis package: pip install hubbub[redis]") from exc
+        return RedisStore(config.redis, retain=config.history, node_ttl=config.node_ttl)
     return MemoryStore()

@@ -77,12 +77,17 @@ class Quit:
     nick: str
     reason: str
     rooms: tuple[str, ...] = ()
+    #: The node ``nick`` was connected to, if a store says (shared stores only).
+    owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Renamed:
+    """``old`` is now ``new``, a member of ``rooms``."""
+
     old: str
     new: str
+    rooms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +110,8 @@ class RoomState:
     topic: str | None = None
     #: The newest kept messages, oldest first.
     history: list[Message] = field(default_factory=list)
-    #: Members connected to other nodes (shared stores only).
+    #: Nicks of members: on other nodes when a store loads it, on this node
+    #: in :meth:`Feed.local_state` (shared stores only).
     members: list[str] = field(default_factory=list)
 
 
@@ -123,8 +129,11 @@ class Snapshot:
 class Feed(Protocol):
     """What a store may call on the hub (all from the event loop's thread)."""
 
-    def apply(self, change: Change) -> None:
-        """A change every node agrees on, in order (shared stores only)."""
+    def apply(self, change: Change, mine: bool) -> None:
+        """A change every node agrees on, in order (shared stores only).
+
+        ``mine``: this node made it (for a ``Quit`` of a dead node's user: that node).
+        """
 
     def unavailable(self, reason: str) -> None:
         """The store was lost: tell the clients; changes wait until it returns."""

@@ -15,6 +15,13 @@ from tests.conftest import loopback_config
 from tests.wire import WireClient, connect_welcomed
 
 _tokens = itertools.count()
+#: Seconds for a change to go through a loopback Redis and back, with margin.
+SHARED_SETTLE = 0.05
+
+
+def shared_store() -> bool:
+    """Whether this test's servers share their state through Redis."""
+    return loopback_config().redis is not None
 
 
 @asynccontextmanager
@@ -29,8 +36,12 @@ async def sync(client: WireClient, timeout: float = 5.0) -> list[ServerMessage]:
 
     Sends a ``ping`` with a fresh token and returns what arrived before its
     ``pong``: once the server has handled an earlier event, anything it caused
-    for this client is already queued ahead of the pong.
+    for this client is already queued ahead of the pong.  On a shared store
+    (Redis) messages, topics and nick claims come back through Redis, after a
+    pong that was sent at once, so first give them a moment to arrive.
     """
+    if shared_store():
+        await asyncio.sleep(SHARED_SETTLE)
     token = f"sync-{next(_tokens)}"
     await client.send(Ping(token=token))
     received: list[ServerMessage] = []
