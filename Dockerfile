@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".[redis]" \
     && useradd --system --no-create-home --shell /usr/sbin/nologin hubbub
 
 USER hubbub
