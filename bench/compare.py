@@ -493,9 +493,10 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Linux {platform.release()}"
 
 
-def table(record: Record, servers: list[Server], scenarios: list[Scenario], opts: Options) -> str:
+def table(
+    record: Record, servers: list[Server], scenarios: list[Scenario], opts: Options, versions: str
+) -> str:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    versions = ", ".join(s.version() for s in servers)
     lines = [
         f"Date: {date}. Machine: {machine()}.",
         f"Servers: {versions}. Server on core {SERVER_CORE}, loadgen on core {LOADGEN_CORE}.",
@@ -548,6 +549,7 @@ def main() -> int:
 
     ensure_installed(servers)
     raise_nofile()
+    versions = ", ".join(s.version() for s in servers)  # before the runs: the code measured
     record = Record()
     with tempfile.TemporaryDirectory(prefix="hubbub-compare-") as tmp:
         workdir = Path(tmp)
@@ -591,7 +593,7 @@ def main() -> int:
         every = [r for results in record.results.values() for r in results]
         args.json_out.write_text(json.dumps(every, indent=1) + "\n")
     print(f"\nfinished in {elapsed / 60:.1f} min\n")
-    print(table(record, servers, scenarios, opts))
+    print(table(record, servers, scenarios, opts, versions))
     shares = [
         float(r["loadgen_cpu_share"])
         for results in record.results.values()
