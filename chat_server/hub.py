@@ -318,56 +318,57 @@ class Hub:
                 member,
                 "protocol_unsupported",
                 f"this server speaks protocol {PROTOCOL_VERSION}",
-                "hello",
+                hello,
             )
             return False
         if self._password is not None and not hmac.compare_digest(
             (hello.password or "").encode(), self._password
         ):
-            self._error(member, "auth_failed", "wrong password", "hello")
+            self._error(member, "auth_failed", "wrong password", hello)
             return False
         if not is_valid_nick(hello.nick):
-            self._error(member, "nick_invalid", NICK_RULE, "hello")
+            self._error(member, "nick_invalid", NICK_RULE, hello)
             return False
         key = fold(hello.nick)
         if key in self.nicks:
-            self._error(member, "nick_taken", f"{hello.nick} is already in use", "hello")
+            self._error(member, "nick_taken", f"{hello.nick} is already in use", hello)
             return False
         self.nicks[key] = member
         member.nick = hello.nick
         if self.shared:
             self._waiting[member] = []
-            self._spawn(self._claim_for_hello(member, hello.nick))
+            self._spawn(self._claim_for_hello(member, hello))
             return True
         self._welcome(member)
         return True
 
-    async def _claim_for_hello(self, member: Member, nick: str) -> None:
+    async def _claim_for_hello(self, member: Member, hello: Hello) -> None:
+        nick = hello.nick
         try:
             claimed = await self.store.claim_nick(nick)
         except StoreError as exc:
-            self._refuse_hello(member, nick, "unavailable", str(exc))
+            self._refuse_hello(member, hello, "unavailable", str(exc))
             return
         if member not in self._waiting:  # gone while we waited
             if claimed:
                 await self.store.release_nick(nick)
             return
         if not claimed:
-            self._refuse_hello(member, nick, "nick_taken", f"{nick} is already in use")
+            self._refuse_hello(member, hello, "nick_taken", f"{nick} is already in use")
             return
         self._welcome(member)
         self._resume(member)
 
-    def _refuse_hello(self, member: Member, nick: str, code: str, text: str) -> None:
+    def _refuse_hello(self, member: Member, hello: Hello, code: str, text: str) -> None:
         queued = self._waiting.pop(member, None)
         if queued is None:
             return
-        if self.nicks.get(fold(nick)) is member:
-            del self.nicks[fold(nick)]
+        if self.nicks.get(fold(hello.nick)) is member:
+            del self.nicks[fold(hello.nick)]
         member.nick = None
-        self._error(member, code, text, "hello")
+        self._error(member, code, text, hello)
         for message in queued:
-            self._error(member, "not_ready", "say hello first", message.type)
+            self._error(member, "not_ready", "say hello first", message)
 
     def _welcome(self, member: Member) -> None:
         nick = member.nick
@@ -442,7 +443,7 @@ class Hub:
                     member,
                     "room_limit",
                     f"the server holds {self.config.max_rooms} rooms already",
-                    "join",
+                    msg,
                 )
                 return
             room = Room(name=msg.room, history=deque(maxlen=self.config.history))
@@ -452,7 +453,7 @@ class Hub:
         if newcomer:
             assert member.nick is not None
             if self.shared and not self.store.record(Entered(room=room.name, nick=member.nick)):
-                self._backlogged(member, "join")
+                self._backlogged(member, msg)
                 self._forget_if_unused(room)
                 return
             room.members[member] = None
@@ -478,7 +479,7 @@ class Hub:
             )
 
     def _leave(self, member: Member, msg: Leave) -> None:
-        room = self._joined_room(member, msg.room, "leave")
+        room = self._joined_room(member, msg)
         if room is None:
             return
         del room.members[member]
@@ -491,7 +492,7 @@ class Hub:
         self._forget_if_unused(room)
 
     def _say(self, member: Member, msg: Say) -> None:
-        room = self._joined_room(member, msg.room, "say", msg.id)
+        room = self._joined_room(member, msg)
         if room is None:
             return
         assert member.nick is not None
@@ -509,10 +510,10 @@ class Hub:
         )
         frame = encode(message)
         if not self._fits(frame):
-            self._too_long(member, "say", msg.id)
+            self._too_long(member, msg)
             return
         if not self.store.record(Posted(message)):
-            self._backlogged(member, "say", msg.id)
+            self._backlogged(member, msg)
             return
         room.seq += 1
         room.history.append(message)
@@ -534,10 +535,10 @@ class Hub:
         )
         # The store writes the real seq in place of 0: leave room for its digits.
         if not self._fits(encode(message) + b"0" * SEQ_DIGITS):
-            self._too_long(member, "say", msg.id)
+            self._too_long(member, msg)
             return
         if not self.store.record(Posted(message)):
-            self._backlogged(member, "say", msg.id)
+            self._backlogged(member, msg)
 
     def _whisper(self, member: Member, msg: Whisper) -> None:
         target = self.nicks.get(fold(msg.to))
@@ -545,7 +546,7 @@ class Hub:
             self._spawn(self._whisper_shared(member, msg))
             return
         if target is None or target.nick is None:
-            self._error(member, "no_such_nick", f"nobody is called {msg.to}", "whisper", msg.id)
+            self._error(member, "no_such_nick", f"nobody is called {msg.to}", msg)
             return
         assert member.nick is not None
         frame = encode(
@@ -554,7 +555,7 @@ class Hub:
             )
         )
         if not self._fits(frame):
-            self._too_long(member, "whisper", msg.id)
+            self._too_long(member, msg)
             return
         target.send(frame)
         if target is not member:
@@ -565,20 +566,20 @@ class Hub:
         try:
             spelling = await self.store.nick_exists(msg.to)
         except StoreError as exc:
-            self._error(member, "unavailable", str(exc), "whisper", msg.id)
+            self._error(member, "unavailable", str(exc), msg)
             return
         if member.nick is None:
             return
         if spelling is None:
-            self._error(member, "no_such_nick", f"nobody is called {msg.to}", "whisper", msg.id)
+            self._error(member, "no_such_nick", f"nobody is called {msg.to}", msg)
             return
         whisper = WhisperMessage(
             from_=member.nick, to=spelling, text=msg.text, ts=self._clock(), id=msg.id
         )
         if not self._fits(encode(whisper)):
-            self._too_long(member, "whisper", msg.id)
+            self._too_long(member, msg)
         elif not self.store.record(Whispered(whisper)):
-            self._backlogged(member, "whisper", msg.id)
+            self._backlogged(member, msg)
 
     def _nick(self, member: Member, msg: SetNick) -> None:
         if self.shared:
@@ -589,7 +590,7 @@ class Hub:
         key = fold(msg.nick)
         holder = self.nicks.get(key)
         if holder is not None and holder is not member:
-            self._error(member, "nick_taken", f"{msg.nick} is already in use", "nick")
+            self._error(member, "nick_taken", f"{msg.nick} is already in use", msg)
             return
         del self.nicks[fold(old)]
         self.nicks[key] = member
@@ -603,23 +604,24 @@ class Hub:
         assert old is not None
         holder = self.nicks.get(fold(msg.nick))
         if holder is not None and holder is not member:
-            self._error(member, "nick_taken", f"{msg.nick} is already in use", "nick")
+            self._error(member, "nick_taken", f"{msg.nick} is already in use", msg)
             return
         if fold(msg.nick) == fold(old):
             self._rename(member, old, msg.nick)
             return
         self._waiting[member] = []
-        self._spawn(self._claim_for_nick(member, old, msg.nick))
+        self._spawn(self._claim_for_nick(member, old, msg))
 
-    async def _claim_for_nick(self, member: Member, old: str, new: str) -> None:
+    async def _claim_for_nick(self, member: Member, old: str, msg: SetNick) -> None:
+        new = msg.nick
         try:
             claimed = await self.store.claim_nick(new)
         except StoreError as exc:
             claimed = False
-            self._error(member, "unavailable", str(exc), "nick")
+            self._error(member, "unavailable", str(exc), msg)
         else:
             if not claimed and member in self._waiting:
-                self._error(member, "nick_taken", f"{new} is already in use", "nick")
+                self._error(member, "nick_taken", f"{new} is already in use", msg)
         if member not in self._waiting:  # gone while we waited
             if claimed:
                 await self.store.release_nick(new)
@@ -648,17 +650,17 @@ class Hub:
             each.send(frame)
 
     def _topic(self, member: Member, msg: SetTopic) -> None:
-        room = self._joined_room(member, msg.room, "topic")
+        room = self._joined_room(member, msg)
         if room is None:
             return
         assert member.nick is not None
         topic = Topic(room=room.name, topic=msg.topic, by=member.nick)
         frame = encode(topic)
         if not self._fits(frame):
-            self._too_long(member, "topic")
+            self._too_long(member, msg)
             return
         if not self.store.record(TopicSet(room=room.name, topic=msg.topic, by=member.nick)):
-            self._backlogged(member, "topic")
+            self._backlogged(member, msg)
             return
         if self.shared:
             return  # applied when the store hands it back
@@ -675,7 +677,7 @@ class Hub:
         member.send(self._fit_list(lambda rooms, cut: RoomList(rooms=rooms, truncated=cut), infos))
 
     def _who(self, member: Member, msg: Who) -> None:
-        room = self._existing_room(member, msg.room, "who")
+        room = self._existing_room(member, msg)
         if room is None:
             return
         member.send(
@@ -686,7 +688,7 @@ class Hub:
         )
 
     def _history(self, member: Member, msg: HistoryRequest) -> None:
-        room = self._existing_room(member, msg.room, "history")
+        room = self._existing_room(member, msg)
         if room is None:
             return
         kept: Sequence[Message] = room.history
@@ -713,18 +715,16 @@ class Hub:
             seen.update(dict.fromkeys(room.members))
         return seen
 
-    def _joined_room(
-        self, member: Member, name: str, ref: str, msg_id: str | None = None
-    ) -> Room | None:
-        room = member.rooms.get(fold(name))
+    def _joined_room(self, member: Member, msg: Leave | Say | SetTopic) -> Room | None:
+        room = member.rooms.get(fold(msg.room))
         if room is None:
-            self._error(member, "not_in_room", f"you are not in {name}", ref, msg_id)
+            self._error(member, "not_in_room", f"you are not in {msg.room}", msg)
         return room
 
-    def _existing_room(self, member: Member, name: str, ref: str) -> Room | None:
-        room = self.rooms.get(fold(name))
+    def _existing_room(self, member: Member, msg: Who | HistoryRequest) -> Room | None:
+        room = self.rooms.get(fold(msg.room))
         if room is None:
-            self._error(member, "not_in_room", f"there is no room {name}", ref)
+            self._error(member, "not_in_room", f"there is no room {msg.room}", msg)
         return room
 
     def _touch(self, room: Room) -> None:
@@ -773,33 +773,25 @@ class Hub:
         )
         return encode(build(items[: count or 0], True))
 
-    def _too_long(self, member: Member, ref: str, msg_id: str | None = None) -> None:
+    def _too_long(self, member: Member, cause: ClientMessage) -> None:
         self._error(
             member,
             "text_too_long",
             f"the message would exceed the {self.config.max_frame}-byte frame limit",
-            ref,
-            msg_id,
+            cause,
         )
 
-    def _backlogged(self, member: Member, ref: str, msg_id: str | None = None) -> None:
+    def _backlogged(self, member: Member, cause: ClientMessage) -> None:
         self._error(
             member,
             "unavailable",
             "the server cannot store this right now; nothing was sent, try again",
-            ref,
-            msg_id,
+            cause,
         )
 
-    def _error(
-        self,
-        member: Member,
-        code: str,
-        text: str,
-        ref: str | None = None,
-        msg_id: str | None = None,
-    ) -> None:
-        member.send(encode(Error(code=code, message=text, ref=ref, id=msg_id)))
+    def _error(self, member: Member, code: str, text: str, cause: ClientMessage) -> None:
+        """Answer ``cause`` with an error that names its type and echoes its ``id``."""
+        member.send(encode(Error(code=code, message=text, ref=cause.type, id=cause.id)))
 
 
 def _names(rooms: Iterable[Room]) -> tuple[str, ...]:

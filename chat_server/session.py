@@ -207,14 +207,18 @@ class Session(asyncio.Protocol):
             case Hello() if self.nick is None:
                 if self.hub.hello(self, message):
                     self.decoder.max_frame = self.config.max_frame
-            case Hello():
+            case Hello(id=msg_id):
                 self.send(
-                    encode(Error(code="bad_message", message="already welcomed", ref="hello"))
+                    encode(
+                        Error(
+                            code="bad_message", message="already welcomed", ref="hello", id=msg_id
+                        )
+                    )
                 )
             case Quit(reason=reason):
                 self.close("quit", announce=(reason or "quit")[:QUIT_REASON_MAX])
             case Say() | Whisper() | SetNick() | SetTopic() if not self._take_token(
-                message.type, getattr(message, "id", None)
+                message.type, message.id
             ):
                 pass
             case _:

@@ -127,7 +127,7 @@ def parse_client(
             "not_ready",
             "send hello first",
             ref=message.type,
-            id=getattr(message, "id", None),
+            id=message.id,
         )
     return message
 

@@ -155,7 +155,13 @@ class _Model(BaseModel):
 # --- client to server -------------------------------------------------------
 
 
-class Hello(_Model):
+class _Request(_Model):
+    """Any client frame may carry an ``id``: an error it causes echoes it."""
+
+    id: Id | None = Field(default=None, exclude_if=_absent)
+
+
+class Hello(_Request):
     """The nick is checked by the server, after ``protocol`` and ``password``:
     PROTOCOL.md fixes that order, so it cannot be a field validator here."""
 
@@ -165,71 +171,69 @@ class Hello(_Model):
     password: str | None = Field(default=None, exclude_if=_absent)
 
 
-class Join(_Model):
+class Join(_Request):
     type: Literal["join"] = "join"
     room: Room
 
 
-class Leave(_Model):
+class Leave(_Request):
     type: Literal["leave"] = "leave"
     room: Room
 
 
-class Say(_Model):
+class Say(_Request):
     type: Literal["say"] = "say"
     room: Room
     text: Text
-    id: Id | None = Field(default=None, exclude_if=_absent)
     action: bool = Field(default=False, exclude_if=_false)
 
 
-class Whisper(_Model):
+class Whisper(_Request):
     type: Literal["whisper"] = "whisper"
     to: Nick
     text: Text
-    id: Id | None = Field(default=None, exclude_if=_absent)
 
 
-class SetNick(_Model):
+class SetNick(_Request):
     type: Literal["nick"] = "nick"
     nick: Nick
 
 
-class SetTopic(_Model):
+class SetTopic(_Request):
     type: Literal["topic"] = "topic"
     room: Room
     topic: TopicText | None
 
 
-class ListRooms(_Model):
+class ListRooms(_Request):
     type: Literal["list"] = "list"
 
 
-class Who(_Model):
+class Who(_Request):
     type: Literal["who"] = "who"
     room: Room
 
 
-class HistoryRequest(_Model):
+class HistoryRequest(_Request):
     type: Literal["history"] = "history"
     room: Room
     before: int | None = Field(default=None, exclude_if=_absent)
     limit: int = Field(default=HISTORY_LIMIT_DEFAULT, ge=1, le=HISTORY_LIMIT_MAX)
 
 
-class Ping(_Model):
+class Ping(_Request):
     """Sent by either side; the other answers :class:`Pong` with the same token."""
 
     type: Literal["ping"] = "ping"
     token: Token | None = Field(default=None, exclude_if=_absent)
 
 
-class Pong(_Model):
+class Pong(_Request):
     type: Literal["pong"] = "pong"
     token: Token | None = Field(default=None, exclude_if=_absent)
 
 
-class Quit(_Model):
+class Quit(_Request):
     type: Literal["quit"] = "quit"
     reason: str | None = Field(default=None, exclude_if=_absent)
 

@@ -245,6 +245,34 @@ async def test_error_from_a_frame_with_an_id_carries_that_id(server: Server) -> 
     await client.close()
 
 
+async def test_any_frame_type_echoes_its_id_in_the_error_it_causes(server: Server) -> None:
+    (alice, bob) = await welcomed(server.port, "alice", "bob")
+    await send_json(alice, {"type": "join", "room": "no room", "id": "j"})
+    await expect_error(alice, "room_invalid", ref="join", id="j")
+    await send_json(alice, {"type": "leave", "room": "nowhere", "id": "l"})
+    await expect_error(alice, "not_in_room", ref="leave", id="l")
+    await send_json(alice, {"type": "who", "room": "nowhere", "id": "w"})
+    await expect_error(alice, "not_in_room", ref="who", id="w")
+    await send_json(alice, {"type": "nick", "nick": "BOB", "id": "n"})
+    await expect_error(alice, "nick_taken", ref="nick", id="n")
+    await send_json(alice, {"type": "hello", "nick": "carol", "protocol": 1, "id": "h"})
+    await expect_error(alice, "bad_message", ref="hello", id="h")
+    await still_open(alice)
+    await alice.close()
+    await bob.close()
+
+
+async def test_hello_refusal_echoes_the_hello_id(server: Server) -> None:
+    (alice,) = await welcomed(server.port, "alice")
+    newcomer = await WireClient.connect(server.port)
+    await send_json(newcomer, {"type": "hello", "nick": "Alice", "protocol": 1, "id": "h1"})
+    await expect_error(newcomer, "nick_taken", ref="hello", id="h1")
+    await send_json(newcomer, {"type": "join", "room": "lobby", "id": "early"})
+    await expect_error(newcomer, "not_ready", ref="join", id="early")
+    await newcomer.close()
+    await alice.close()
+
+
 async def test_error_without_id_carries_no_id(server: Server) -> None:
     (client,) = await welcomed(server.port, "alice")
     await send_json(client, {"type": "leave", "room": "nowhere"})
