@@ -384,6 +384,10 @@ class Hub:
                     rooms=rooms,
                     motd=self.config.motd,
                     truncated=cut,
+                    max_text=self.config.max_text,
+                    max_frame=self.config.max_frame,
+                    rate=self.config.rate,
+                    burst=self.config.burst,
                 ),
                 names,
             )

@@ -71,6 +71,19 @@ async def test_motd_is_sent_in_welcome_when_configured() -> None:
         await client.close()
 
 
+async def test_welcome_tells_the_client_the_servers_limits() -> None:
+    async with serving(max_text=300, max_frame=9000, rate=2.5, burst=4) as server:
+        client = await WireClient.connect(server.port)
+        welcome = await client.hello("alice")
+        assert (welcome.max_text, welcome.max_frame, welcome.rate, welcome.burst) == (
+            300,
+            9000,
+            2.5,
+            4,
+        )
+        await client.close()
+
+
 async def test_epoch_is_the_same_for_every_connection(server: Server) -> None:
     first = await WireClient.connect(server.port)
     second = await WireClient.connect(server.port)
