@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,19 @@ BACKENDS = ("memory", "sqlite", "redis")
 ACCEPTANCE = frozenset({"test_rooms", "test_messaging"})
 #: Every other server test runs on this backend (memory unless set).
 DEFAULT_BACKEND = os.environ.get("HUBBUB_TEST_BACKEND", "memory")
+INSTALL_REDIS = Path(__file__).resolve().parent.parent / "scripts" / "install-redis.sh"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install Debian's redis-server for the Redis tests if it is missing.
+
+    Done here rather than in a fixture so apt-get does not count against a
+    test's timeout.  If it cannot be installed (no root, no apt-get) the Redis
+    tests fail with a message that names the script; the others still run.
+    """
+    if shutil.which("redis-server") is None:
+        subprocess.run([str(INSTALL_REDIS)], stdin=subprocess.DEVNULL, check=False)
+
 
 #: Settings that put the current test's servers on its backend.
 _store_settings: dict[str, Any] = {}
