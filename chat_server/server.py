@@ -65,7 +65,7 @@ class Server:
         if config.tls_cert and config.tls_key:
             tls = make_tls_context(config.tls_cert, config.tls_key)
         loop = asyncio.get_running_loop()
-        outbox = Outbox(loop)
+        outbox = Outbox(loop, config.flush_interval)
         self._server = await loop.create_server(
             lambda: Session(self.hub, outbox, self, clock=self._clock),
             config.host,

@@ -50,18 +50,31 @@ QUIT_REASON_MAX = 160
 
 
 class Outbox:
-    """Coalesces the frames of every session into one write each per loop turn."""
+    """Coalesces the frames of every session into one write each per round.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    A round runs at the end of the loop turn that queued the first frame, or
+    ``interval`` seconds after the previous round if that is later: under load,
+    what is queued meanwhile goes out in one write per client.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float = 0.0) -> None:
         self._loop = loop
+        self._interval = interval
+        self._last = -interval
         self._pending: list[Session] = []
 
     def schedule(self, session: Session) -> None:
         if not self._pending:
-            self._loop.call_soon(self._flush)
+            wait = self._last + self._interval - self._loop.time() if self._interval else 0.0
+            if wait > 0:
+                self._loop.call_later(wait, self._flush)
+            else:
+                self._loop.call_soon(self._flush)
         self._pending.append(session)
 
     def _flush(self) -> None:
+        if self._interval:
+            self._last = self._loop.time()
         pending, self._pending = self._pending, []
         for session in pending:
             try:
