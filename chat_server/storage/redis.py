@@ -33,7 +33,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from redis.retry import Retry
 
 from protocol import Message, WhisperMessage, encode_body, fold
@@ -231,6 +231,7 @@ class RedisStore:
         self._reseed = redis.register_script(RESEED)
         try:
             await redis.ping()
+            await redis.script_load(APPLY)  # published with EVALSHA in pipelines
             snapshot = await self._load(redis)
             await self._heartbeat(redis)
         except (RedisError, OSError) as exc:
@@ -352,13 +353,18 @@ class RedisStore:
                 continue
             redis = self._redis
             assert redis is not None
+            # EVALSHA by hand: a pipeline given Script objects asks SCRIPT EXISTS
+            # first, one more round trip on every batch.
             pipe = redis.pipeline(transaction=False)
-            common = [self.node]
+            sha, node, retain, maxlen = self._apply.sha, self.node, str(self.retain), STREAM_MAXLEN
             for counter, kind, body, extra in batch:
-                args = [kind, body, *common, str(counter), str(self.retain), str(STREAM_MAXLEN)]
-                await self._apply(args=[*args, *extra], client=pipe)
+                pipe.evalsha(sha, 0, kind, body, node, str(counter), retain, maxlen, *extra)
             try:
                 await pipe.execute()
+            except NoScriptError:  # Redis restarted or flushed its scripts: nothing ran
+                with contextlib.suppress(RedisError, OSError):
+                    await redis.script_load(APPLY)
+                continue
             except (RedisError, OSError) as exc:
                 if self._closing:
                     return
