@@ -38,6 +38,34 @@ class Totals:
     latencies: list[float] = field(default_factory=list)
 
 
+@dataclass
+class Result:
+    """What one run measured; server figures are ``None`` without a server PID."""
+
+    mode: str
+    elapsed: float
+    sent: int
+    delivered: int
+    lost: int
+    expected: int
+    latencies: list[float]
+    setup: float
+    loadgen_cpu: float
+    server_cpu: float | None = None
+    server_rss: int | None = None
+    rss_per_connection: float | None = None
+
+    def percentile(self, p: float) -> float:
+        lat = self.latencies
+        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else float("nan")
+
+    @property
+    def cpu_per_delivery_us(self) -> float | None:
+        if self.server_cpu is None or not self.delivered:
+            return None
+        return self.server_cpu / self.delivered * 1e6
+
+
 def frame(obj: dict[str, object]) -> bytes:
     body = json.dumps(obj, separators=(",", ":")).encode()
     return len(body).to_bytes(4, "big") + body
@@ -120,17 +148,28 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-async def run(args: argparse.Namespace, pid: int | None) -> None:
+def parse_ports(text: str) -> list[int]:
+    """``7878`` or ``7878,7879``: clients are spread over the ports in turn."""
+    return [int(part) for part in text.split(",")]
+
+
+async def run(args: argparse.Namespace, pids: list[int]) -> Result:
+    """Connect, join, send for ``args.duration`` seconds and measure.
+
+    ``args.port`` is a list of ports (several nodes of one hub); ``pids`` are
+    the local server processes whose CPU time and RSS are summed.
+    """
     loop = asyncio.get_running_loop()
     totals = Totals()
     measuring = [False]
     rooms = [f"bench{r}" for r in range(args.rooms)]
-    rss_before = rss_bytes(pid) if pid else 0
+    rss_before = sum(map(rss_bytes, pids))
     clients: list[BenchClient] = []
     started = time.perf_counter()
     for index in range(args.clients):
         client = BenchClient(index, totals, measuring)
-        await loop.create_connection(client.itself, args.host, args.port)
+        port = args.port[index % len(args.port)]
+        await loop.create_connection(client.itself, args.host, port)
         assert client.transport is not None
         client.transport.write(frame({"type": "hello", "nick": f"b{index}", "protocol": 1}))
         client.transport.write(frame({"type": "join", "room": rooms[index % args.rooms]}))
@@ -139,19 +178,14 @@ async def run(args: argparse.Namespace, pid: int | None) -> None:
             await asyncio.sleep(0)
     await asyncio.wait_for(asyncio.gather(*(c.ready for c in clients)), 60)
     setup = time.perf_counter() - started
-    rss_after = rss_bytes(pid) if pid else 0
+    rss_after = sum(map(rss_bytes, pids))
     members = {
         room: sum(1 for i in range(args.clients) if i % args.rooms == r)
         for r, room in enumerate(rooms)
     }
-    print(f"{args.clients} clients joined {args.rooms} room(s) in {setup:.2f} s")
-    if pid:
-        per = (rss_after - rss_before) / args.clients
-        print(f"server RSS: {rss_after / 2**20:.1f} MiB, {per / 1024:.2f} KiB per connection")
     senders = clients[: args.senders]
     text = "x" * args.text_size
     stop = time.perf_counter() + args.warmup + args.duration
-    cpu0 = cpu1 = 0.0
     own0 = resource.getrusage(resource.RUSAGE_SELF)
 
     async def send_loop(client: BenchClient) -> None:
@@ -184,48 +218,78 @@ async def run(args: argparse.Namespace, pid: int | None) -> None:
     await asyncio.sleep(args.warmup)
     measuring[0] = True
     t0 = time.perf_counter()
-    if pid:
-        cpu0 = cpu_seconds(pid)
+    cpu0 = sum(map(cpu_seconds, pids))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
-    if pid:
-        cpu1 = cpu_seconds(pid)
+    cpu1 = sum(map(cpu_seconds, pids))
     await asyncio.sleep(args.settle)  # let in-flight deliveries land before counting loss
     measuring[0] = False
     own1 = resource.getrusage(resource.RUSAGE_SELF)
     own_cpu = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
-    lost = max(0, totals.expected - totals.delivered)
-    lat = sorted(totals.latencies)
-
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else float("nan")
-
-    mode = f"paced {args.rate:g} msg/s" if args.rate else f"saturated, {args.inflight} in flight"
-    print(f"mode: {mode}, {args.senders} senders, {args.text_size}-character texts")
-    print(f"sent {totals.sent} messages in {elapsed:.2f} s ({totals.sent / elapsed:,.0f} msg/s)")
-    print(f"delivered {totals.delivered:,} ({totals.delivered / elapsed:,.0f} deliveries/s)")
-    print(f"loss: {lost} of {totals.expected} ({100 * lost / max(1, totals.expected):.3f} %)")
-    print(
-        f"latency ms: p50 {pct(50):.2f}  p90 {pct(90):.2f}  p99 {pct(99):.2f}  "
-        f"max {lat[-1] if lat else float('nan'):.2f}  mean "
-        f"{statistics.fmean(lat) if lat else float('nan'):.2f}"
-    )
-    if pid and totals.delivered:
-        us = (cpu1 - cpu0) / totals.delivered * 1e6
-        print(
-            f"server CPU: {cpu1 - cpu0:.2f} s, {us:.2f} µs per delivery "
-            f"({100 * (cpu1 - cpu0) / elapsed:.0f} % of a core)"
-        )
-    print(f"load generator CPU: {100 * own_cpu / (elapsed + args.settle):.0f} % of a core")
     for client in clients:
         if client.transport is not None:
             client.transport.close()
+    mode = f"paced {args.rate:g} msg/s" if args.rate else f"saturated, {args.inflight} in flight"
+    return Result(
+        mode=f"{mode}, {args.senders} senders, {args.text_size}-character texts",
+        elapsed=elapsed,
+        sent=totals.sent,
+        delivered=totals.delivered,
+        lost=max(0, totals.expected - totals.delivered),
+        expected=totals.expected,
+        latencies=sorted(totals.latencies),
+        setup=setup,
+        loadgen_cpu=own_cpu / (elapsed + args.settle),
+        server_cpu=cpu1 - cpu0 if pids else None,
+        server_rss=rss_after if pids else None,
+        rss_per_connection=(rss_after - rss_before) / args.clients if pids else None,
+    )
+
+
+def report(args: argparse.Namespace, result: Result) -> None:
+    r = result
+    print(f"{args.clients} clients joined {args.rooms} room(s) in {r.setup:.2f} s")
+    if r.server_rss is not None and r.rss_per_connection is not None:
+        print(
+            f"server RSS: {r.server_rss / 2**20:.1f} MiB, "
+            f"{r.rss_per_connection / 1024:.2f} KiB per connection"
+        )
+    print(f"mode: {r.mode}")
+    print(f"sent {r.sent} messages in {r.elapsed:.2f} s ({r.sent / r.elapsed:,.0f} msg/s)")
+    print(f"delivered {r.delivered:,} ({r.delivered / r.elapsed:,.0f} deliveries/s)")
+    print(f"loss: {r.lost} of {r.expected} ({100 * r.lost / max(1, r.expected):.3f} %)")
+    lat = r.latencies
+    print(
+        f"latency ms: p50 {r.percentile(50):.2f}  p90 {r.percentile(90):.2f}  "
+        f"p99 {r.percentile(99):.2f}  max {lat[-1] if lat else float('nan'):.2f}  "
+        f"mean {statistics.fmean(lat) if lat else float('nan'):.2f}"
+    )
+    if r.server_cpu is not None and r.cpu_per_delivery_us is not None:
+        print(
+            f"server CPU: {r.server_cpu:.2f} s, {r.cpu_per_delivery_us:.2f} µs per delivery "
+            f"({100 * r.server_cpu / r.elapsed:.0f} % of a core)"
+        )
+    print(f"load generator CPU: {100 * r.loadgen_cpu:.0f} % of a core")
+
+
+def run_with_best_loop(args: argparse.Namespace, pids: list[int]) -> Result:
+    """:func:`run` on uvloop where it is installed, else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(run(args, pids))
+    return uvloop.run(run(args, pids))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7878)
+    parser.add_argument(
+        "--port",
+        type=parse_ports,
+        default=[7878],
+        help="a port, or several nodes' ports (7878,7879)",
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rooms", type=int, default=1)
     parser.add_argument("--senders", type=int, default=5)
@@ -235,7 +299,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--settle", type=float, default=1.0)
-    parser.add_argument("--server-pid", type=int, help="measure this local server's CPU and RSS")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        action="append",
+        default=[],
+        help="measure this local server's CPU and RSS (repeat for several nodes)",
+    )
     parser.add_argument(
         "--spawn",
         action="store_true",
@@ -246,7 +316,7 @@ def main() -> None:
     if args.senders > args.clients:
         parser.error("--senders cannot exceed --clients")
     server: subprocess.Popen[str] | None = None
-    pid = args.server_pid
+    pids: list[int] = args.server_pid
     if args.spawn:
         command = [
             sys.executable,
@@ -270,15 +340,10 @@ def main() -> None:
         server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert server.stdout is not None
         line = server.stdout.readline()
-        args.port = int(line.rsplit(":", 1)[1])
-        pid = server.pid
+        args.port = [int(line.rsplit(":", 1)[1])]
+        pids = [server.pid]
     try:
-        try:
-            import uvloop
-        except ImportError:
-            asyncio.run(run(args, pid))
-        else:
-            uvloop.run(run(args, pid))
+        report(args, run_with_best_loop(args, pids))
     finally:
         if server is not None:
             server.terminate()
