@@ -1,6 +1,6 @@
 """Compare hubbub with ngircd and InspIRCd under the same load, on one machine.
 
-    python bench/compare.py            # 3 interleaved passes, about 12 minutes
+    python bench/compare.py            # 3 interleaved passes, about 16 minutes
     python bench/compare.py --quick    # 1 short pass, about 2 minutes
 
 Each run starts a fresh server pinned to core 0 (``taskset -c 0``) and drives it
@@ -9,7 +9,9 @@ The IRC servers come from Debian's packages (installed with apt-get when
 missing) and get configs written to a temporary directory: loopback only, a free
 port, no DNS or ident lookups, flood control and fake lag off, large send and
 receive queues, room for 5,000+ connections. hubbub runs with ``--rate 0`` and a
-16 MiB ``--sendq``.
+16 MiB ``--sendq``, and again as ``hubbub-2ms`` with ``--flush-interval 0.002``,
+which trades up to 2 ms of latency for fewer writes, as Nagle does for the C
+servers.
 
 Scenarios run interleaved (each scenario on every server in turn, the order
 rotated every pass). The load generator samples the server's CPU time from
@@ -185,12 +187,12 @@ def pinned(command: list[str], core: str) -> list[str]:
     return ["taskset", "-c", core, *command]
 
 
-def start_hubbub(workdir: Path) -> Running:
+def start_hubbub(workdir: Path, *extra: str) -> Running:
     log = workdir / "hubbub.log"
     command = [
         sys.executable, "-m", "chat_server", "--host", "127.0.0.1", "--port", "0",
         "--rate", "0", "--max-clients", "20000", "--max-per-address", "0",
-        "--sendq", "16777216", "--log-level", "warning",
+        "--sendq", "16777216", "--log-level", "warning", *extra,
     ]  # fmt: skip
     with log.open("wb") as err:
         proc = subprocess.Popen(
@@ -315,6 +317,15 @@ SERVERS = (
         binary=sys.executable,
         start=start_hubbub,
         version=hubbub_version,
+        concurrency=64,
+    ),
+    Server(
+        name="hubbub-2ms",
+        proto="hubbub",
+        package=None,
+        binary=sys.executable,
+        start=lambda workdir: start_hubbub(workdir, "--flush-interval", "0.002"),
+        version=lambda: "hubbub-2ms: the same with --flush-interval 0.002",
         concurrency=64,
     ),
     Server(
@@ -526,7 +537,9 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=3.0, help="max seconds to drain")
     parser.add_argument("--quick", action="store_true", help="1 pass of 3 s per run")
     parser.add_argument(
-        "--servers", default="hubbub,ngircd,InspIRCd", help="comma-separated subset"
+        "--servers",
+        default="hubbub,hubbub-2ms,ngircd,InspIRCd",
+        help="comma-separated subset",
     )
     parser.add_argument(
         "--scenarios",
