@@ -164,7 +164,11 @@ class Session(asyncio.Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.config.sndbuf)
         refusal = self._lobby.admit(self)
-        if refusal is not None:
+        if refusal is None:
+            return
+        if self.hub.closing:  # accepted as the listener closed: bye is the first frame
+            self.close("server_shutdown")
+        else:
             self.close("server_full", error=Error(code="server_full", message=refusal))
 
     def data_received(self, data: bytes) -> None:
