@@ -31,28 +31,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from compare import cell, free_port, hubbub_version, machine  # noqa: E402
-from load import Result, run_with_best_loop  # noqa: E402
+from load import Result, run_with_best_loop, spawn_server  # noqa: E402
 
-ROOT = HERE.parent
 #: (ports, PIDs) of the processes that serve one store's run.
 Serving = tuple[list[int], list[int]]
 
 
 def spawn_node(workdir: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
-    """A ``chat-server`` on a free loopback port, flood control off; waits until it listens."""
-    command = [
-        sys.executable, "-m", "chat_server", "--host", "127.0.0.1", "--port", "0",
-        "--rate", "0", "--max-per-address", "0", "--sendq", "16777216",
-        "--log-level", "warning", *extra,
-    ]  # fmt: skip
+    """A node with a 16 MiB --sendq, logging to ``workdir``; see :func:`load.spawn_server`."""
     with (workdir / "node.log").open("ab") as log:
-        node = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
-    assert node.stdout is not None
-    line = node.stdout.readline()
-    if "listening on" not in line:
-        node.kill()
-        raise RuntimeError(f"chat-server did not start: see {workdir / 'node.log'}")
-    return node, int(line.rsplit(":", 1)[1])
+        return spawn_server("--max-per-address", "0", "--sendq", "16777216", *extra, stderr=log)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,6 @@ import pty
 import shutil
 import statistics
 import struct
-import subprocess
 import sys
 import termios
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from load import BenchClient, Totals, frame, rss_bytes  # noqa: E402
+from load import BenchClient, Totals, frame, rss_bytes, spawn_server  # noqa: E402
 
 KEYS = "QWERTYUIOP"  # never in the flood's text, so their echo is unambiguous
 
@@ -155,26 +154,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=0.25, help="seconds between keys")
     parser.add_argument("--scrollback", type=int, default=10000)
     args = parser.parse_args()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chat_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--rate",
-            "0",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server, port = spawn_server()
     try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline().rsplit(":", 1)[1])
         asyncio.run(measure(args, port))
     finally:
         server.terminate()

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import IO
 
 HEADER = 4
 ID_RE = re.compile(rb'"id":"(\d+)-(\d+)"')
@@ -272,6 +273,29 @@ def report(args: argparse.Namespace, result: Result) -> None:
     print(f"load generator CPU: {100 * r.loadgen_cpu:.0f} % of a core")
 
 
+def spawn_server(
+    *extra: str, cpu: int | None = None, stderr: IO[bytes] | None = None
+) -> tuple[subprocess.Popen[str], int]:
+    """A local ``chat-server --rate 0`` on a free loopback port, and that port.
+
+    Waits for its ``listening on`` line; ``cpu`` pins it to one core. Raises
+    ``RuntimeError`` if it does not start.
+    """
+    command = [
+        sys.executable, "-m", "chat_server", "--host", "127.0.0.1", "--port", "0",
+        "--rate", "0", "--log-level", "warning", *extra,
+    ]  # fmt: skip
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if "listening on" not in line:
+        server.kill()
+        raise RuntimeError(f"chat-server did not start (exit status {server.wait()})")
+    return server, int(line.rsplit(":", 1)[1])
+
+
 def run_with_best_loop(args: argparse.Namespace, pids: list[int]) -> Result:
     """:func:`run` on uvloop where it is installed, else on asyncio's loop."""
     try:
@@ -318,29 +342,10 @@ def main() -> None:
     server: subprocess.Popen[str] | None = None
     pids: list[int] = args.server_pid
     if args.spawn:
-        command = [
-            sys.executable,
-            "-m",
-            "chat_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--rate",
-            "0",
-            "--max-clients",
-            str(args.clients + 100),
-            "--max-per-address",
-            "0",
-            "--log-level",
-            "warning",
-        ]
-        if args.cpu is not None:
-            command = ["taskset", "-c", str(args.cpu), *command]
-        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        args.port = [int(line.rsplit(":", 1)[1])]
+        server, port = spawn_server(
+            "--max-clients", str(args.clients + 100), "--max-per-address", "0", cpu=args.cpu
+        )
+        args.port = [port]
         pids = [server.pid]
     try:
         report(args, run_with_best_loop(args, pids))

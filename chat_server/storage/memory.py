@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from .base import Change, Feed, Snapshot
+from .base import Change, Feed, LocalStore, Snapshot
 
 
-class MemoryStore:
+class MemoryStore(LocalStore):
     """Keeps nothing: the hub's own memory is the only copy (``memory://``)."""
-
-    shared = False
 
     async def open(self, feed: Feed) -> Snapshot:
         return Snapshot()
@@ -18,12 +16,3 @@ class MemoryStore:
 
     def record(self, change: Change) -> bool:
         return True
-
-    async def claim_nick(self, nick: str) -> bool:
-        return True
-
-    async def release_nick(self, nick: str) -> None:
-        pass
-
-    async def nick_exists(self, nick: str) -> str | None:
-        return None

@@ -22,7 +22,17 @@ from typing import Any
 
 from protocol import Message, encode_body, fold
 
-from .base import Change, Feed, Forgotten, Posted, RoomState, Snapshot, StoreError, TopicSet
+from .base import (
+    Change,
+    Feed,
+    Forgotten,
+    LocalStore,
+    Posted,
+    RoomState,
+    Snapshot,
+    StoreError,
+    TopicSet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +59,12 @@ BATCH = 2000
 _Op = tuple[str, str, str, Any, str | None]
 
 
-class SqliteStore:
+class SqliteStore(LocalStore):
     """A local, durable store in the SQLite file ``path``.
 
     ``retain`` messages are kept per room (the server's ``--history``);
     ``backlog`` changes may wait for the writer before :meth:`record` refuses.
     """
-
-    shared = False
 
     def __init__(self, path: str, *, retain: int, backlog: int = 100_000) -> None:
         self.path = path
@@ -116,15 +124,6 @@ class SqliteStore:
             case _:
                 pass  # presence and nicks do not outlive the process
         return True
-
-    async def claim_nick(self, nick: str) -> bool:
-        return True
-
-    async def release_nick(self, nick: str) -> None:
-        pass
-
-    async def nick_exists(self, nick: str) -> str | None:
-        return None
 
     # --- the writer thread -------------------------------------------------
 
