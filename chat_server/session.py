@@ -3,8 +3,9 @@
 A :class:`Session` is the connection's ``asyncio.Protocol`` and never awaits:
 the transport hands it each chunk received (:meth:`Session.data_received`);
 the hub queues frames on it (:meth:`Session.send`); the shared :class:`Outbox`
-writes every session's queued frames in one ``transport.write`` per event-loop
-iteration.  When the bytes held for one client pass ``--sendq`` it is dropped,
+writes every session's queued frames in one ``transport.write`` per round: at
+the end of the event-loop iteration, or ``--flush-interval`` after the previous
+round under load.  When the bytes held for one client pass ``--sendq`` it is dropped,
 and nobody else ever waits.  There is no task, stream or buffer per connection
 beyond what the transport itself holds, so an idle client costs little memory.
 """
@@ -288,7 +289,7 @@ class Session(asyncio.Protocol):
     # --- output ------------------------------------------------------------
 
     def send(self, frame: bytes) -> None:
-        """Queue ``frame``; it is written with the others at the end of this loop turn."""
+        """Queue ``frame``; it is written with the others in the :class:`Outbox`'s next round."""
         if self.closing or self._overflow:
             return
         out = self._out
