@@ -139,6 +139,41 @@ async def serve(config: Config) -> None:
         await server.shutdown()
 
 
+#: File descriptors beyond one per client: the listener, the loop, logs, a store.
+SPARE_FDS = 64
+
+
+def raise_fd_limit(max_clients: int) -> int:
+    """Raise the soft open-file limit towards ``max_clients`` (up to the hard limit).
+
+    Returns the soft limit now in force; logs a warning, naming ``ulimit -n``,
+    if it is still too low for ``--max-clients`` connections.
+    """
+    try:
+        import resource
+    except ImportError:  # not on this platform: nothing to raise
+        return -1
+    wanted = max_clients + SPARE_FDS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    infinity = resource.RLIM_INFINITY
+    if soft != infinity and soft < wanted:
+        target = wanted if hard == infinity else min(wanted, hard)
+        if target > soft:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+                soft = target
+    if soft != infinity and soft < wanted:
+        log.warning(
+            "only %d open files allowed (hard limit %s): fewer than --max-clients %d "
+            "connections fit; raise it with ulimit -n %d",
+            soft,
+            "unlimited" if hard == infinity else hard,
+            max_clients,
+            wanted,
+        )
+    return soft
+
+
 def _run(main: Coroutine[Any, Any, None]) -> None:
     """Run on uvloop where it is installed, else on asyncio's own loop."""
     try:
@@ -156,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    raise_fd_limit(config.max_clients)
     try:
         _run(serve(config))
     except StoreError as exc:

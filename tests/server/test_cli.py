@@ -115,6 +115,37 @@ async def test_chat_server_console_script_starts_too() -> None:
         await alice.close()
 
 
+def open_files_limit(pid: int) -> tuple[int, int]:
+    """The soft and hard RLIMIT_NOFILE of a running process, from /proc."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no 'Max open files' line")
+
+
+def under_nofile(soft: int, hard: int) -> tuple[str, ...]:
+    """The server command run with the open-files limit set to ``soft``:``hard``."""
+    return ("prlimit", f"--nofile={soft}:{hard}", sys.executable, "-m", "chat_server")
+
+
+async def test_open_files_limit_is_raised_to_fit_max_clients() -> None:
+    args = (*BASE_ARGS, "--max-clients", "2000")
+    async with chat_server(args, command=under_nofile(256, 8192)) as server:
+        soft, hard = open_files_limit(server.process.pid)
+        assert (hard, soft >= 2000) == (8192, True)
+        assert "ulimit" not in server.log()
+
+
+async def test_hard_open_files_limit_below_max_clients_is_a_warning_naming_ulimit() -> None:
+    args = (*BASE_ARGS, "--max-clients", "5000")
+    async with chat_server(args, command=under_nofile(256, 1024)) as server:
+        assert open_files_limit(server.process.pid) == (1024, 1024)
+        (alice,) = await welcomed(server.port, "alice")
+        await alice.close()
+        assert "ulimit -n" in server.log()
+
+
 async def test_chat_environment_variables_are_honoured() -> None:
     env = clean_env(CHAT_HOST="127.0.0.1", CHAT_PORT="0", CHAT_MAX_TEXT="5", CHAT_RATE="0")
     async with chat_server(args=(), env=env) as server:
