@@ -143,7 +143,9 @@ class Session(asyncio.Protocol):
         self._clock = clock
         self._outbox = outbox
         self._lobby = lobby
-        self._out: list[bytes] = []
+        #: Frames of the next round of writes; ``None`` once closing or dropped.
+        self._out: list[bytes] | None = []
+        #: Bytes of :meth:`send` frames in ``_out`` (shared frames are counted at the flush).
         self._out_bytes = 0
         self._buffered = 0
         self._overflow = False
@@ -179,6 +181,7 @@ class Session(asyncio.Protocol):
         """The peer is done sending: the transport closes once our output is out."""
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._out = None  # nothing more to write
         if not self.closing:
             self.closing = True
             self.hub.disconnect(self, "connection closed")
@@ -289,37 +292,56 @@ class Session(asyncio.Protocol):
     # --- output ------------------------------------------------------------
 
     def send(self, frame: bytes) -> None:
-        """Queue ``frame``; it is written with the others in the :class:`Outbox`'s next round."""
-        if self.closing or self._overflow:
-            return
+        """Queue a frame for this client alone, for the :class:`Outbox`'s next round.
+
+        Counted against ``--sendq`` at once: a reply (a ``history``, say) can
+        be large, and a client could ask for many in one read.
+        """
         out = self._out
-        if not out:
-            self._buffered = self.transport.get_write_buffer_size()
-            self._outbox.schedule(self)
-        if self._buffered + self._out_bytes + len(frame) > self.config.sendq:
-            self._overflow = True  # dropped at the flush, outside the caller's loop
+        if out is None:
             return
+        if not self._out_bytes:
+            self._buffered = self.transport.get_write_buffer_size()
+        queued = self._out_bytes + len(frame)
+        if self._buffered + queued > self.config.sendq:
+            self._drop_at_flush()
+            return
+        if not out:
+            self._outbox.schedule(self)
         out.append(frame)
-        self._out_bytes += len(frame)
+        self._out_bytes = queued
+
+    def send_shared(self, frame: bytes) -> None:
+        """Queue a broadcast frame; its bytes are counted when the round is written."""
+        out = self._out
+        if out is None:
+            return
+        if not out:
+            self._outbox.schedule(self)
+        out.append(frame)
+
+    def _drop_at_flush(self) -> None:
+        """Past ``--sendq``: queue nothing more; the flush closes the connection,
+        outside the hub's loop over a room's members."""
+        if not self._out:
+            self._outbox.schedule(self)
+        self._out = None
+        self._overflow = True
 
     def flush(self) -> None:
-        """Write what :meth:`send` queued; called by the :class:`Outbox` only."""
-        if self.closing:
+        """Write what was queued; called by the :class:`Outbox` only."""
+        out = self._out
+        if out is None:
+            if self._overflow and not self.closing:
+                self.close("sendq_exceeded")
             return
-        if self._overflow:
-            self._out.clear()
-            self.close("sendq_exceeded")
+        if not out:
             return
-        self._write_out()
+        self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
+        self._out_bytes = 0
         if self.transport.get_write_buffer_size() > self.config.sendq:
             self.close("sendq_exceeded")
-
-    def _write_out(self) -> None:
-        out = self._out
-        if out:
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
-            self._out_bytes = 0
 
     # --- closing -----------------------------------------------------------
 
@@ -336,12 +358,14 @@ class Session(asyncio.Protocol):
             return
         self.hub.disconnect(self, announce or reason)
         self.closing = True
+        last = self._out or []  # what was queued goes first, unless it overflowed
+        self._out = None
         if error is not None:
-            self._out.append(encode(error))
-        self._out.append(encode(Bye(reason=reason)))
+            last.append(encode(error))
+        last.append(encode(Bye(reason=reason)))
         transport = self.transport
         try:
-            self._write_out()
+            transport.write(b"".join(last))
             if transport.can_write_eof():
                 transport.write_eof()
             else:
