@@ -35,7 +35,7 @@ KEYS = "QWERTYUIOP"  # never in the flood's text, so their echo is unambiguous
 async def flood(port: int, rate: float, stop_at: float) -> int:
     """Send ``rate`` messages a second into ``bench0`` until ``stop_at``."""
     loop = asyncio.get_running_loop()
-    client = BenchClient(0, Totals(), [False])
+    client = BenchClient(0, Totals())
     await loop.create_connection(client.itself, "127.0.0.1", port)
     assert client.transport is not None
     client.transport.write(frame({"type": "hello", "nick": "flood", "protocol": 1}))

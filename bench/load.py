@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import IO
 
 HEADER = 4
-ID_RE = re.compile(rb'"id":"(\d+)-(\d+)"')
+#: A say's id: sender, send time (perf_counter_ns), 1 if sent inside the measured window.
+ID_RE = re.compile(rb'"id":"(\d+)-(\d+)-([01])"')
 
 
 @dataclass
@@ -75,10 +76,9 @@ def frame(obj: dict[str, object]) -> bytes:
 class BenchClient(asyncio.Protocol):
     """A lean client: it finds each message's ``id`` without a JSON parse."""
 
-    def __init__(self, index: int, totals: Totals, measuring: list[bool]) -> None:
+    def __init__(self, index: int, totals: Totals) -> None:
         self.index = index
         self.totals = totals
-        self.measuring = measuring
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.ready = asyncio.get_running_loop().create_future()
@@ -109,7 +109,7 @@ class BenchClient(asyncio.Protocol):
                 match = ID_RE.search(body)
                 if match is None:
                     continue
-                if self.measuring[0]:
+                if match.group(3) == b"1":  # counted as it was sent: exact loss
                     self.totals.delivered += 1
                     self.totals.latencies.append((now - int(match.group(2))) / 1e6)
                 if int(match.group(1)) == self.index:
@@ -128,9 +128,9 @@ class BenchClient(asyncio.Protocol):
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(f"client {self.index} lost: {exc}"))
 
-    def say(self, room: str, text: str) -> None:
+    def say(self, room: str, text: str, measured: bool = False) -> None:
         assert self.transport is not None
-        stamp = f"{self.index}-{time.perf_counter_ns()}"
+        stamp = f"{self.index}-{time.perf_counter_ns()}-{int(measured)}"
         self.transport.write(frame({"type": "say", "room": room, "text": text, "id": stamp}))
         self.outstanding += 1
 
@@ -162,13 +162,13 @@ async def run(args: argparse.Namespace, pids: list[int]) -> Result:
     """
     loop = asyncio.get_running_loop()
     totals = Totals()
-    measuring = [False]
+    measuring = False
     rooms = [f"bench{r}" for r in range(args.rooms)]
     rss_before = sum(map(rss_bytes, pids))
     clients: list[BenchClient] = []
     started = time.perf_counter()
     for index in range(args.clients):
-        client = BenchClient(index, totals, measuring)
+        client = BenchClient(index, totals)
         port = args.port[index % len(args.port)]
         await loop.create_connection(client.itself, args.host, port)
         assert client.transport is not None
@@ -196,8 +196,8 @@ async def run(args: argparse.Namespace, pids: list[int]) -> Result:
         while time.perf_counter() < stop:
             if per_sender:
                 next_at += 1.0 / per_sender
-                client.say(room, text)
-                if measuring[0]:
+                client.say(room, text, measuring)
+                if measuring:
                     totals.sent += 1
                     totals.expected += members[room]
                 delay = next_at - time.perf_counter()
@@ -207,8 +207,8 @@ async def run(args: argparse.Namespace, pids: list[int]) -> Result:
                     await asyncio.sleep(0)
             else:
                 while client.outstanding < args.inflight:
-                    client.say(room, text)
-                    if measuring[0]:
+                    client.say(room, text, measuring)
+                    if measuring:
                         totals.sent += 1
                         totals.expected += members[room]
                 client.echoes.clear()
@@ -217,14 +217,13 @@ async def run(args: argparse.Namespace, pids: list[int]) -> Result:
 
     tasks = [asyncio.create_task(send_loop(c)) for c in senders]
     await asyncio.sleep(args.warmup)
-    measuring[0] = True
+    measuring = True
     t0 = time.perf_counter()
     cpu0 = sum(map(cpu_seconds, pids))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
     cpu1 = sum(map(cpu_seconds, pids))
     await asyncio.sleep(args.settle)  # let in-flight deliveries land before counting loss
-    measuring[0] = False
     own1 = resource.getrusage(resource.RUSAGE_SELF)
     own_cpu = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
     for client in clients:
