@@ -2,12 +2,13 @@
 
 A :class:`Session` is the connection's ``asyncio.Protocol`` and never awaits:
 the transport hands it each chunk received (:meth:`Session.data_received`);
-the hub queues frames on it (:meth:`Session.send`); the shared :class:`Outbox`
-writes every session's queued frames in one ``transport.write`` per round: at
-the end of the event-loop iteration, or ``--flush-interval`` after the previous
-round under load.  When the bytes held for one client pass ``--sendq`` it is dropped,
-and nobody else ever waits.  There is no task, stream or buffer per connection
-beyond what the transport itself holds, so an idle client costs little memory.
+the hub queues frames on it (:meth:`Session.send`, :meth:`Session.send_shared`);
+the shared :class:`Outbox` writes every session's queued frames in one
+``transport.write`` per round: at the end of the event-loop iteration, or
+``--flush-interval`` after the previous round under load.  When the bytes held
+for one client pass ``--sendq`` it is dropped, and nobody else ever waits.
+There is no task, stream or buffer per connection beyond what the transport
+itself holds, so an idle client costs little memory.
 """
 
 from __future__ import annotations
