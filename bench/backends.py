@@ -44,22 +44,20 @@ def spawn_node(workdir: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
 
 
 @contextlib.contextmanager
-def memory(workdir: Path) -> Iterator[Serving]:
-    node, port = spawn_node(workdir)
+def one_node(workdir: Path, *extra: str) -> Iterator[Serving]:
+    node, port = spawn_node(workdir, *extra)
     try:
         yield [port], [node.pid]
     finally:
         stop(node)
 
 
-@contextlib.contextmanager
-def sqlite(workdir: Path) -> Iterator[Serving]:
-    db = workdir / f"hub-{time.monotonic_ns()}.db"
-    node, port = spawn_node(workdir, "--db", str(db))
-    try:
-        yield [port], [node.pid]
-    finally:
-        stop(node)
+def memory(workdir: Path) -> contextlib.AbstractContextManager[Serving]:
+    return one_node(workdir)
+
+
+def sqlite(workdir: Path) -> contextlib.AbstractContextManager[Serving]:
+    return one_node(workdir, "--db", str(workdir / f"hub-{time.monotonic_ns()}.db"))
 
 
 @contextlib.contextmanager
