@@ -143,16 +143,16 @@ async def serve(config: Config) -> None:
 SPARE_FDS = 64
 
 
-def raise_fd_limit(max_clients: int) -> int:
+def raise_fd_limit(max_clients: int) -> None:
     """Raise the soft open-file limit towards ``max_clients`` (up to the hard limit).
 
-    Returns the soft limit now in force; logs a warning, naming ``ulimit -n``,
-    if it is still too low for ``--max-clients`` connections.
+    Logs a warning, naming ``ulimit -n``, if it is still too low for
+    ``--max-clients`` connections.
     """
     try:
         import resource
     except ImportError:  # not on this platform: nothing to raise
-        return -1
+        return
     wanted = max_clients + SPARE_FDS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     infinity = resource.RLIM_INFINITY
@@ -171,7 +171,6 @@ def raise_fd_limit(max_clients: int) -> int:
             max_clients,
             wanted,
         )
-    return soft
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
