@@ -3,7 +3,9 @@
 The hub answers validated client messages by calling ``send(frame)`` on
 members, and ``send_shared(frame)`` for a broadcast: encoded once, the same
 bytes go to every member.  Neither blocks, so one slow member cannot delay the
-others.  Every frame the hub builds fits in ``max_frame``: lists are cut short
+others.  Consecutive messages to one room are held back and fanned out in one
+piece by :meth:`Hub.deliver`, which the connection calls at the end of a read.
+Every frame the hub builds fits in ``max_frame``: lists are cut short
 (``truncated``) and histories drop their oldest messages until they do.
 
 Where rooms and messages live beyond this process is the injected
@@ -132,8 +134,9 @@ class Hub:
     """The state of one chat server.
 
     Call :meth:`hello` with a connection's ``hello`` until it returns ``True``,
-    then :meth:`handle` with every other message, and :meth:`disconnect` exactly
-    once when the connection ends.
+    then :meth:`handle` with every other message, :meth:`deliver` after each
+    read and before queuing a frame of the connection's own, and
+    :meth:`disconnect` exactly once when the connection ends.
     """
 
     def __init__(
@@ -154,6 +157,9 @@ class Hub:
         self.closing = False
         self._clock = wall_clock
         self._activity = 0
+        #: Consecutive messages to one room, held back until :meth:`deliver`.
+        self._burst_room: Room | None = None
+        self._burst: list[bytes] = []
         self._password = config.password.encode() if config.password is not None else None
         self.shared = self.store.shared
         #: Members waiting for the store (a nick claim), with what they sent meanwhile.
@@ -403,6 +409,7 @@ class Hub:
 
     def disconnect(self, member: Member, reason: str) -> None:
         """Forget ``member``: its rooms get ``presence`` ``quit`` with ``reason``."""
+        self.deliver()
         nick = member.nick
         if nick is None:
             return
@@ -427,6 +434,8 @@ class Hub:
         if waiting is not None:
             waiting.append(message)
             return
+        if type(message) is not Say:
+            self.deliver()  # held-back messages go out before whatever this causes
         self._handlers[type(message)](member, message)
 
     def _resume(self, member: Member) -> None:
@@ -529,6 +538,27 @@ class Hub:
         room.seq += 1
         room.history.append(message)
         self._touch(room)
+        if self._burst_room is not room:
+            self.deliver()
+            self._burst_room = room
+        self._burst.append(frame)
+
+    def deliver(self) -> None:
+        """Fan out the messages held back since the last call, in one piece.
+
+        Consecutive messages to one room (one read from a busy client can hold
+        dozens) are queued on each member once, not once per message.  The hub
+        calls this before it queues anything else, so no member sees frames out
+        of order; a connection must call it before queuing a frame of its own
+        and at the end of every read.
+        """
+        room = self._burst_room
+        if room is None:
+            return
+        self._burst_room = None
+        burst = self._burst
+        frame = burst[0] if len(burst) == 1 else b"".join(burst)
+        burst.clear()
         for each in room.members:
             each.send_shared(frame)
 
@@ -802,6 +832,7 @@ class Hub:
 
     def _error(self, member: Member, code: str, text: str, cause: ClientMessage) -> None:
         """Answer ``cause`` with an error that names its type and echoes its ``id``."""
+        self.deliver()
         member.send(encode(Error(code=code, message=text, ref=cause.type, id=cause.id)))
 
 

@@ -212,6 +212,8 @@ class Session(asyncio.Protocol):
                 body = decoder.next_frame()
         except FrameError as exc:
             self.close(exc.code, error=Error(code=exc.code, message=exc.message))
+        finally:
+            self.hub.deliver()  # the messages of this read, one piece per room
 
     def _handle(self, body: bytes) -> None:
         try:
@@ -298,6 +300,7 @@ class Session(asyncio.Protocol):
         Counted against ``--sendq`` at once: a reply (a ``history``, say) can
         be large, and a client could ask for many in one read.
         """
+        self.hub.deliver()  # the hub's held-back messages were queued before this
         out = self._out
         if out is None:
             return
