@@ -1,6 +1,6 @@
 """Compare hubbub with ngircd and InspIRCd under the same load, on one machine.
 
-    python bench/compare.py            # 3 interleaved passes, about 16 minutes
+    python bench/compare.py            # 3 interleaved passes, about 12 minutes
     python bench/compare.py --quick    # 1 short pass, about 2 minutes
     python bench/compare.py --servers hubbub,ngircd,InspIRCd,miniircd
 
