@@ -33,9 +33,12 @@ from protocol import (
     Presence,
     RoomList,
     Say,
+    SetTopic,
+    Topic,
     Whisper,
     WhisperMessage,
     Who,
+    encode,
 )
 from tests.server.helpers import close_all, expect_error, serving, welcomed
 from tests.storage.redis_process import RedisProcess
@@ -105,6 +108,45 @@ async def test_one_seq_order_for_every_member_on_both_nodes(redis_server: RedisP
             mine = [id_ for _, id_, _ in order if id_ is not None and id_.startswith(f"{index}-")]
             assert mine == [f"{index}-{n}" for n in range(200)]
         await close_all(members)
+
+
+async def test_messages_and_topics_from_one_write_keep_their_order_across_nodes(
+    redis_server: RedisProcess,
+) -> None:
+    redis_server.command("FLUSHALL")
+    async with nodes(redis_server.url) as (one, two):
+        (alice,) = await welcomed(one.port, "alice")
+        (bob,) = await welcomed(two.port, "bob")
+        for room in ("lobby", "dev"):
+            await alice.join(room)
+            await bob.join(room)
+        # Redis answers a blocked XREAD after the first change; the rest come in
+        # one batch, where a topic follows a message: both must keep their order.
+        burst = [
+            Say(room="lobby", text="a1"),
+            SetTopic(room="lobby", topic="busy"),
+            Say(room="lobby", text="a2"),
+            SetTopic(room="lobby", topic="quiet"),
+            Say(room="dev", text="d1"),
+            Say(room="lobby", text="a3"),
+        ]
+        await alice.send_raw(b"".join(encode(m) for m in burst))
+        seen: list[str] = []
+        while len(seen) < 6:
+            message = await bob.recv(15.0)
+            if isinstance(message, Message):
+                seen.append(f"{message.room}:{message.text}")
+            elif isinstance(message, Topic):
+                seen.append(f"{message.room} topic {message.topic}")
+        assert seen == [
+            "lobby:a1",
+            "lobby topic busy",
+            "lobby:a2",
+            "lobby topic quiet",
+            "dev:d1",
+            "lobby:a3",
+        ]
+        await close_all([alice, bob])
 
 
 async def test_a_nick_taken_on_one_node_is_refused_on_the_other(
