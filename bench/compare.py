@@ -264,31 +264,8 @@ INSPIRCD_CONF = """\
 """
 
 
-def start_ngircd(workdir: Path) -> Running:
-    port = free_port()
-    (workdir / "ngircd.conf.d").mkdir(exist_ok=True)
-    conf = workdir / "ngircd.conf"
-    conf.write_text(NGIRCD_CONF.format(port=port, workdir=workdir))
-    log = workdir / "ngircd.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            pinned(["ngircd", "--nodaemon", "--config", str(conf)], SERVER_CORE),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    running = Running(proc, port, log)
-    wait_for_port(running)
-    return running
-
-
-def start_inspircd(workdir: Path) -> Running:
-    port = free_port()
-    (workdir / "motd.txt").write_text("bench\n")
-    conf = workdir / "inspircd.conf"
-    conf.write_text(INSPIRCD_CONF.format(port=port, workdir=workdir))
-    log = workdir / "inspircd.out"
-    command = ["inspircd", "--config", str(conf), "--nofork", "--runasroot"]
+def start_pinned(command: list[str], port: int, log: Path) -> Running:
+    """Start an IRC server on the server core, its output to ``log``; wait for ``port``."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
             pinned(command, SERVER_CORE),
@@ -301,22 +278,30 @@ def start_inspircd(workdir: Path) -> Running:
     return running
 
 
+def start_ngircd(workdir: Path) -> Running:
+    port = free_port()
+    (workdir / "ngircd.conf.d").mkdir(exist_ok=True)
+    conf = workdir / "ngircd.conf"
+    conf.write_text(NGIRCD_CONF.format(port=port, workdir=workdir))
+    command = ["ngircd", "--nodaemon", "--config", str(conf)]
+    return start_pinned(command, port, workdir / "ngircd.log")
+
+
+def start_inspircd(workdir: Path) -> Running:
+    port = free_port()
+    (workdir / "motd.txt").write_text("bench\n")
+    conf = workdir / "inspircd.conf"
+    conf.write_text(INSPIRCD_CONF.format(port=port, workdir=workdir))
+    command = ["inspircd", "--config", str(conf), "--nofork", "--runasroot"]
+    return start_pinned(command, port, workdir / "inspircd.out")
+
+
 def start_miniircd(workdir: Path) -> Running:
     port = free_port()
-    log = workdir / "miniircd.log"
     command = [sys.executable, str(PEERS / "miniircd.py"), "--listen", "127.0.0.1"]
     if os.geteuid() == 0:  # it refuses root unless told to stay root
         command += ["--setuid", "root"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            pinned([*command, "--ports", str(port)], SERVER_CORE),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    running = Running(proc, port, log)
-    wait_for_port(running)
-    return running
+    return start_pinned([*command, "--ports", str(port)], port, workdir / "miniircd.log")
 
 
 def command_output(command: list[str]) -> str:
