@@ -2,7 +2,8 @@
 
 A :class:`Session` is the connection's ``asyncio.Protocol`` and never awaits:
 the transport hands it each chunk received (:meth:`Session.data_received`);
-the hub queues frames on it (:meth:`Session.send`, :meth:`Session.send_shared`);
+the hub queues frames on it (:meth:`Session.send`, :meth:`Session.send_shared`),
+a read's messages to one room in one piece when the read ends (``Hub.deliver``);
 the shared :class:`Outbox` writes every session's queued frames in one
 ``transport.write`` per round: at the end of the event-loop iteration, or
 ``--flush-interval`` after the previous round under load.  When the bytes held
