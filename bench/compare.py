@@ -3,6 +3,7 @@
     python bench/compare.py            # 3 interleaved passes, about 12 minutes
     python bench/compare.py --quick    # 1 short pass, about 2 minutes
     python bench/compare.py --servers hubbub,ngircd,InspIRCd,miniircd
+    python bench/compare.py --servers hubbub,ngircd-nodelay,InspIRCd-nodelay --scenarios B,C
 
 Each run starts a fresh server pinned to core 0 (``taskset -c 0``) and drives it
 with ``bench/loadgen.c`` (compiled here with ``gcc -O2``) pinned to core 1.
@@ -16,7 +17,10 @@ under the system's temporary directory) and, being built on ``select()``,
 cannot take descriptors above 1023, so it fails scenario D. hubbub runs with ``--rate 0`` and a
 16 MiB ``--sendq``, and again as ``hubbub-2ms`` with ``--flush-interval 0.002``,
 which trades up to 2 ms of latency for fewer writes, as Nagle does for the C
-servers.
+servers. ``ngircd-nodelay`` and ``InspIRCd-nodelay``, run when named in
+``--servers``, are the same C servers with Nagle off, as hubbub has it:
+``bench/nodelay.c``, built here as an ``LD_PRELOAD`` shim, sets ``TCP_NODELAY``
+on every connection they accept.
 
 Scenarios run interleaved (each scenario on every server in turn, the order
 rotated every pass). The load generator samples the server's CPU time from
@@ -55,6 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE = "0"
 LOADGEN_CORE = "1"
 NOFILE = 65536
+NODELAY_SO = "nodelay.so"  # bench/nodelay.c, built into the work directory
 LOADGEN_LIMIT = 0.9  # share of a core above which a run is flagged
 OTHERS_LIMIT = 0.15  # CPU share of processes other than server and loadgen, ditto
 
@@ -264,36 +269,44 @@ INSPIRCD_CONF = """\
 """
 
 
-def start_pinned(command: list[str], port: int, log: Path) -> Running:
-    """Start an IRC server on the server core, its output to ``log``; wait for ``port``."""
+def start_pinned(command: list[str], port: int, log: Path, *, nodelay: bool = False) -> Running:
+    """Start an IRC server on the server core, its output to ``log``; wait for ``port``.
+
+    With ``nodelay``, bench/nodelay.c (built next to the load generator) sets
+    TCP_NODELAY on every connection it accepts.
+    """
+    env = None
+    if nodelay:
+        env = {**os.environ, "LD_PRELOAD": str(log.parent / NODELAY_SO)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             pinned(command, SERVER_CORE),
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=env,
         )
     running = Running(proc, port, log)
     wait_for_port(running)
     return running
 
 
-def start_ngircd(workdir: Path) -> Running:
+def start_ngircd(workdir: Path, *, nodelay: bool = False) -> Running:
     port = free_port()
     (workdir / "ngircd.conf.d").mkdir(exist_ok=True)
     conf = workdir / "ngircd.conf"
     conf.write_text(NGIRCD_CONF.format(port=port, workdir=workdir))
     command = ["ngircd", "--nodaemon", "--config", str(conf)]
-    return start_pinned(command, port, workdir / "ngircd.log")
+    return start_pinned(command, port, workdir / "ngircd.log", nodelay=nodelay)
 
 
-def start_inspircd(workdir: Path) -> Running:
+def start_inspircd(workdir: Path, *, nodelay: bool = False) -> Running:
     port = free_port()
     (workdir / "motd.txt").write_text("bench\n")
     conf = workdir / "inspircd.conf"
     conf.write_text(INSPIRCD_CONF.format(port=port, workdir=workdir))
     command = ["inspircd", "--config", str(conf), "--nofork", "--runasroot"]
-    return start_pinned(command, port, workdir / "inspircd.out")
+    return start_pinned(command, port, workdir / "inspircd.out", nodelay=nodelay)
 
 
 def start_miniircd(workdir: Path) -> Running:
@@ -358,6 +371,24 @@ SERVERS = (
         binary="inspircd",
         start=start_inspircd,
         version=lambda: command_output(["inspircd", "--version"]),
+        concurrency=1000,
+    ),
+    Server(
+        name="ngircd-nodelay",
+        proto="irc",
+        package="ngircd",
+        binary="ngircd",
+        start=lambda workdir: start_ngircd(workdir, nodelay=True),
+        version=lambda: "ngircd-nodelay: the same with TCP_NODELAY (bench/nodelay.c)",
+        concurrency=8,
+    ),
+    Server(
+        name="InspIRCd-nodelay",
+        proto="irc",
+        package="inspircd",
+        binary="inspircd",
+        start=lambda workdir: start_inspircd(workdir, nodelay=True),
+        version=lambda: "InspIRCd-nodelay: the same with TCP_NODELAY",
         concurrency=1000,
     ),
     Server(
@@ -602,6 +633,9 @@ def main() -> int:
         loadgen = workdir / "loadgen"
         source = ROOT / "bench" / "loadgen.c"
         subprocess.run(["gcc", "-O2", "-o", str(loadgen), str(source)], check=True)
+        shim = ROOT / "bench" / "nodelay.c"
+        command = ["gcc", "-O2", "-shared", "-fPIC", "-o", str(workdir / NODELAY_SO), str(shim)]
+        subprocess.run([*command, "-ldl"], check=True)
         started = time.monotonic()
         for number in range(opts.passes):
             print(f"pass {number + 1} of {opts.passes}", flush=True)
