@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import importlib.metadata
 import json
@@ -336,73 +337,67 @@ def hubbub_version() -> str:
     return f"{version} at {commit} (Python {platform.python_version()}, {loop})"
 
 
+def variant(server: Server, suffix: str, start: Callable[[Path], Running], how: str) -> Server:
+    """``server`` again under another name, started another way (``how``)."""
+    name = f"{server.name}-{suffix}"
+    return dataclasses.replace(
+        server, name=name, start=start, version=lambda: f"{name}: the same with {how}"
+    )
+
+
+HUBBUB = Server(
+    name="hubbub",
+    proto="hubbub",
+    package=None,
+    binary=sys.executable,
+    start=start_hubbub,
+    version=hubbub_version,
+    concurrency=64,
+)
+NGIRCD = Server(
+    name="ngircd",
+    proto="irc",
+    package="ngircd",
+    binary="ngircd",
+    start=start_ngircd,
+    version=lambda: command_output(["ngircd", "--version"]).split("-")[0],
+    concurrency=8,
+)
+INSPIRCD = Server(
+    name="InspIRCd",
+    proto="irc",
+    package="inspircd",
+    binary="inspircd",
+    start=start_inspircd,
+    version=lambda: command_output(["inspircd", "--version"]),
+    concurrency=1000,
+)
+MINIIRCD = Server(
+    name="miniircd",
+    proto="irc",
+    package=None,
+    binary=str(PEERS / "miniircd.py"),
+    start=start_miniircd,
+    version=lambda: (
+        "miniircd " + command_output([sys.executable, str(PEERS / "miniircd.py"), "--version"])
+    ),
+    concurrency=4,  # listen(5)
+    pypi="miniircd==2.3",
+)
+NODELAY = "TCP_NODELAY (bench/nodelay.c)"
 SERVERS = (
-    Server(
-        name="hubbub",
-        proto="hubbub",
-        package=None,
-        binary=sys.executable,
-        start=start_hubbub,
-        version=hubbub_version,
-        concurrency=64,
+    HUBBUB,
+    variant(
+        HUBBUB,
+        "2ms",
+        lambda workdir: start_hubbub(workdir, "--flush-interval", "0.002"),
+        "--flush-interval 0.002",
     ),
-    Server(
-        name="hubbub-2ms",
-        proto="hubbub",
-        package=None,
-        binary=sys.executable,
-        start=lambda workdir: start_hubbub(workdir, "--flush-interval", "0.002"),
-        version=lambda: "hubbub-2ms: the same with --flush-interval 0.002",
-        concurrency=64,
-    ),
-    Server(
-        name="ngircd",
-        proto="irc",
-        package="ngircd",
-        binary="ngircd",
-        start=start_ngircd,
-        version=lambda: command_output(["ngircd", "--version"]).split("-")[0],
-        concurrency=8,
-    ),
-    Server(
-        name="InspIRCd",
-        proto="irc",
-        package="inspircd",
-        binary="inspircd",
-        start=start_inspircd,
-        version=lambda: command_output(["inspircd", "--version"]),
-        concurrency=1000,
-    ),
-    Server(
-        name="ngircd-nodelay",
-        proto="irc",
-        package="ngircd",
-        binary="ngircd",
-        start=lambda workdir: start_ngircd(workdir, nodelay=True),
-        version=lambda: "ngircd-nodelay: the same with TCP_NODELAY (bench/nodelay.c)",
-        concurrency=8,
-    ),
-    Server(
-        name="InspIRCd-nodelay",
-        proto="irc",
-        package="inspircd",
-        binary="inspircd",
-        start=lambda workdir: start_inspircd(workdir, nodelay=True),
-        version=lambda: "InspIRCd-nodelay: the same with TCP_NODELAY",
-        concurrency=1000,
-    ),
-    Server(
-        name="miniircd",
-        proto="irc",
-        package=None,
-        binary=str(PEERS / "miniircd.py"),
-        start=start_miniircd,
-        version=lambda: (
-            "miniircd " + command_output([sys.executable, str(PEERS / "miniircd.py"), "--version"])
-        ),
-        concurrency=4,  # listen(5)
-        pypi="miniircd==2.3",
-    ),
+    NGIRCD,
+    INSPIRCD,
+    variant(NGIRCD, "nodelay", lambda workdir: start_ngircd(workdir, nodelay=True), NODELAY),
+    variant(INSPIRCD, "nodelay", lambda workdir: start_inspircd(workdir, nodelay=True), NODELAY),
+    MINIIRCD,
 )
 #: Run unless --servers says otherwise.
 DEFAULT_SERVERS = "hubbub,hubbub-2ms,ngircd,InspIRCd"
