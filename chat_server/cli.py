@@ -47,7 +47,7 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("max-per-address", int, "connections at once from one address (loopback exempt; 0: no cap)"),
     ("hello-max-frame", int, "largest frame accepted before welcome"),
     ("sndbuf", int, "kernel send buffer per connection in bytes (0: kernel autotuning)"),
-    ("flush-interval", float, "seconds between rounds of writes: more batching, more latency"),
+    ("flush-interval", float, "least seconds between rounds of writes, 0 or 0.001-1"),
     ("shutdown-grace", float, "seconds a shutdown waits for bye to flush"),
     ("close-linger", float, "seconds a closing connection lingers to deliver its last frames"),
     ("db", str, "SQLite file that keeps history and topics across restarts"),

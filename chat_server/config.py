@@ -40,8 +40,9 @@ class Config:
     #: Kernel send buffer per connection in bytes (0: the kernel's autotuning, up to
     #: several MB). A small one keeps a stalled reader's backlog in --sendq's view.
     sndbuf: int = 131072
-    #: Seconds between two rounds of writes at most: frames queued meanwhile go out
+    #: Least seconds between two rounds of writes: frames queued meanwhile go out
     #: together, one write per client. Output after a quiet spell leaves at once.
+    #: The event loop's timers count whole milliseconds, hence 0 or 0.001 and up.
     flush_interval: float = 0.0
     #: Seconds a graceful shutdown waits for ``bye`` to flush before closing.
     shutdown_grace: float = 3.0
@@ -89,7 +90,11 @@ class Config:
         require(self.max_per_address >= 0, "max-per-address", "must not be negative")
         require(self.hello_max_frame >= 64, "hello-max-frame", "must be at least 64 bytes")
         require(self.sndbuf >= 0, "sndbuf", "must not be negative (0: the kernel's default)")
-        require(0 <= self.flush_interval <= 1, "flush-interval", "must be between 0 and 1 second")
+        require(
+            self.flush_interval == 0 or 0.001 <= self.flush_interval <= 1,
+            "flush-interval",
+            "must be 0 or between 0.001 and 1 second (timers count whole milliseconds)",
+        )
         require(self.shutdown_grace >= 0, "shutdown-grace", "must not be negative")
         require(self.close_linger >= 0, "close-linger", "must not be negative")
         require(self.db is None or self.db != "", "db", "must be a file path")

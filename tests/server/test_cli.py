@@ -215,6 +215,12 @@ def test_unreadable_certificate_exits_2_with_one_line(tmp_path: Path) -> None:
     assert "cert" in message or "garbage.pem" in message
 
 
+def test_flush_interval_below_a_millisecond_exits_2_with_one_line() -> None:
+    message = run_invalid([*BASE_ARGS, "--flush-interval", "0.0005"])
+    assert "flush-interval" in message
+    assert "millisecond" in message
+
+
 def test_invalid_value_from_the_environment_exits_2_with_one_line() -> None:
     message = run_invalid(list(BASE_ARGS), env=clean_env(CHAT_RATE="-3"))
     assert "RATE" in message.upper()
