@@ -155,9 +155,15 @@ def _load_object(body: bytes) -> dict[str, Any] | None:
 
 
 def _short_string(value: object) -> str | None:
-    if isinstance(value, str) and len(value) <= MAX_ID_LENGTH:
-        return value
-    return None
+    """``value`` if an error may echo it: a string of at most 64 characters that
+    UTF-8 can encode (``json`` lets an unpaired surrogate through)."""
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _classify(body: bytes, exc: ValidationError, welcomed: bool) -> MessageError:

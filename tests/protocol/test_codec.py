@@ -14,6 +14,7 @@ from protocol import (
     HEADER_SIZE,
     BadFrame,
     Decoder,
+    Error,
     FrameError,
     FrameTooLarge,
     Hello,
@@ -394,6 +395,22 @@ def test_text_with_lone_surrogate_is_bad_message(escaped: str) -> None:
     assert error.code == "bad_message"
     assert error.ref == "say"
     assert error.id == "s"
+
+
+@pytest.mark.parametrize(
+    ("raw", "ref"),
+    [
+        (b'{"type":"say","room":"r","text":"t","id":"\\ud800"}', "say"),
+        (b'{"type":"\\udc00","id":"\\ud800"}', None),
+        (b'{"type":"\\ud83d"}', None),
+    ],
+)
+def test_id_or_type_with_lone_surrogate_is_not_echoed(raw: bytes, ref: str | None) -> None:
+    error = client_error(raw)
+    assert error.code == "bad_message"
+    assert error.id is None
+    assert error.ref == ref
+    assert encode(Error(code=error.code, message=error.message, ref=error.ref, id=error.id))
 
 
 def test_paired_surrogate_escape_is_a_normal_character() -> None:
