@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -110,6 +110,13 @@ class Member(Protocol):
         against ``--sendq`` when the round of writes happens, not one by one.
         """
 
+    def resume(self) -> None:
+        """The store has decided this member's nick: go on with what it sent.
+
+        While :meth:`Hub.waiting` is true for a member, its connection must
+        hand the hub nothing more (and should stop reading it).
+        """
+
 
 @dataclass(eq=False, slots=True)
 class Room:
@@ -162,8 +169,8 @@ class Hub:
         self._burst: list[bytes] = []
         self._password = config.password.encode() if config.password is not None else None
         self.shared = self.store.shared
-        #: Members waiting for the store (a nick claim), with what they sent meanwhile.
-        self._waiting: dict[Member, list[ClientMessage]] = {}
+        #: Members whose nick claim the store is deciding: for a "hello" or a "nick".
+        self._waiting: dict[Member, Literal["hello", "nick"]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._handlers: dict[type[Any], Callable[[Member, Any], None]] = {
             Join: self._join,
@@ -349,7 +356,7 @@ class Hub:
         self.nicks[key] = member
         member.nick = hello.nick
         if self.shared:
-            self._waiting[member] = []
+            self._waiting[member] = "hello"
             self._spawn(self._claim_for_hello(member, hello))
             return True
         self._welcome(member)
@@ -373,15 +380,13 @@ class Hub:
         self._resume(member)
 
     def _refuse_hello(self, member: Member, hello: Hello, code: str, text: str) -> None:
-        queued = self._waiting.pop(member, None)
-        if queued is None:
+        if member not in self._waiting:
             return
         if self.nicks.get(fold(hello.nick)) is member:
             del self.nicks[fold(hello.nick)]
         member.nick = None
         self._error(member, code, text, hello)
-        for message in queued:
-            self._error(member, "not_ready", "say hello first", message)
+        self._resume(member)
 
     def _welcome(self, member: Member) -> None:
         nick = member.nick
@@ -417,7 +422,8 @@ class Hub:
             del self.nicks[fold(nick)]
         rooms = list(member.rooms.values())
         member.rooms.clear()
-        if self.shared and self._waiting.pop(member, None) is None:
+        # Only a member whose hello the store is still deciding is unknown to the others.
+        if self.shared and self._waiting.pop(member, None) != "hello":
             self.store.record(Quit(nick=nick, reason=reason, rooms=_names(rooms)))
         for room in rooms:
             room.members.pop(member, None)
@@ -428,24 +434,19 @@ class Hub:
             self._forget_if_unused(room)
         log.debug("%s left: %s", nick, reason)
 
+    def waiting(self, member: Member) -> bool:
+        """Whether the store is deciding ``member``'s nick; see :meth:`Member.resume`."""
+        return member in self._waiting
+
     def handle(self, member: Member, message: ClientMessage) -> None:
         """Answer one message from a welcomed member."""
-        waiting = self._waiting.get(member) if self._waiting else None
-        if waiting is not None:
-            waiting.append(message)
-            return
         if type(message) is not Say:
             self.deliver()  # held-back messages go out before whatever this causes
         self._handlers[type(message)](member, message)
 
     def _resume(self, member: Member) -> None:
-        """Answer what ``member`` sent while it waited for the store."""
-        queued = self._waiting.pop(member, None) or []
-        while queued:
-            self.handle(member, queued.pop(0))
-            if member in self._waiting:  # waiting again (a nick change)
-                self._waiting[member].extend(queued)
-                return
+        del self._waiting[member]
+        member.resume()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -650,7 +651,7 @@ class Hub:
         if fold(msg.nick) == fold(old):
             self._rename(member, old, msg.nick)
             return
-        self._waiting[member] = []
+        self._waiting[member] = "nick"
         self._spawn(self._claim_for_nick(member, old, msg))
 
     async def _claim_for_nick(self, member: Member, old: str, msg: SetNick) -> None:

@@ -8,6 +8,8 @@ the shared :class:`Outbox` writes every session's queued frames in one
 ``transport.write`` per round: at the end of the event-loop iteration, or
 ``--flush-interval`` after the previous round under load.  When the bytes held
 for one client pass ``--sendq`` it is dropped, and nobody else ever waits.
+While a shared store decides a client's nick (``Hub.waiting``), its frames
+stay unread until :meth:`Session.resume`.
 There is no task, stream or buffer per connection beyond what the transport
 itself holds, so an idle client costs little memory.
 """
@@ -210,11 +212,27 @@ class Session(asyncio.Protocol):
                 self._handle(body)
                 if self.closing:
                     return
+                if self.hub.waiting(self):  # the store decides our nick: see resume()
+                    self.transport.pause_reading()
+                    return
                 body = decoder.next_frame()
         except FrameError as exc:
             self.close(exc.code, error=Error(code=exc.code, message=exc.message))
         finally:
             self.hub.deliver()  # the messages of this read, one piece per room
+
+    def resume(self) -> None:
+        """The store has decided our nick: read on, from the frames already buffered.
+
+        Until then the rest of the client's frames wait in the decoder and the
+        kernel's buffers, never in a queue of ours.
+        """
+        if self.closing:
+            return
+        if self.nick is None:  # refused: back to the limit for frames before welcome
+            self.decoder.max_frame = min(self.config.hello_max_frame, self.config.max_frame)
+        self.transport.resume_reading()
+        self.receive(b"")
 
     def _handle(self, body: bytes) -> None:
         try:

@@ -7,6 +7,7 @@ a loopback port (see ``tests/storage/redis_process.py``).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -33,12 +34,15 @@ from protocol import (
     Presence,
     RoomList,
     Say,
+    SetNick,
     SetTopic,
     Topic,
+    Welcome,
     Whisper,
     WhisperMessage,
     Who,
     encode,
+    frame,
 )
 from tests.server.helpers import close_all, expect_error, serving, welcomed
 from tests.storage.redis_process import RedisProcess
@@ -167,6 +171,45 @@ async def test_a_nick_taken_on_one_node_is_refused_on_the_other(
         changed = await next_of(other, NickChanged)
         assert changed == NickChanged(old="bob", new="alice")
         await close_all([other])
+
+
+async def test_a_client_is_not_read_while_the_store_decides_its_nick(
+    redis_server: RedisProcess,
+) -> None:
+    """What it sends meanwhile waits in the kernel's buffers, not in the server."""
+    redis_server.command("FLUSHALL")
+    async with nodes(redis_server.url, count=1) as (one,):
+        client = await WireClient.connect(one.port)
+        assert redis_server.command("CLIENT", "PAUSE", "1500", "WRITE") == "+OK"
+        await client.send({"type": "hello", "nick": "alice", "protocol": 1})
+        padded = {"type": "list", "pad": "x" * 60_000}  # unknown fields are ignored
+        client.writer.write(frame(json.dumps(padded).encode()) * 500)  # 30 MB
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.writer.drain(), 1.0)
+        assert (await client.expect(Welcome, timeout=10)).nick == "alice"
+        assert isinstance(await client.recv(), RoomList)  # then it is answered, in order
+        await client.close()
+
+
+async def test_dropped_while_a_nick_change_waits_is_a_quit_on_the_other_node(
+    redis_server: RedisProcess,
+) -> None:
+    redis_server.command("FLUSHALL")
+    quick = {"ping_interval": 0.2, "ping_timeout": 0.4}
+    async with (
+        serving(redis=redis_server.url, rate=0, **quick) as one,
+        serving(redis=redis_server.url, rate=0) as two,
+    ):
+        (alice,) = await welcomed(one.port, "alice")
+        (bob,) = await welcomed(two.port, "bob")
+        await alice.join("lobby")
+        await asyncio.sleep(0.1)  # alice's join reaches the other node through Redis
+        await bob.join("lobby")
+        assert redis_server.command("CLIENT", "PAUSE", "1500", "WRITE") == "+OK"
+        await alice.send(SetNick(nick="alicia"))  # then silence: dropped for ping_timeout
+        quit = await next_of(bob, Presence)
+        assert (quit.nick, quit.event, quit.reason) == ("alice", "quit", "ping_timeout")
+        await close_all([alice, bob])
 
 
 async def test_who_list_presence_and_whisper_cross_nodes(redis_server: RedisProcess) -> None:
