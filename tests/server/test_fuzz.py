@@ -3,10 +3,11 @@
 Seeded, so a failure replays.  Each client sends a few hundred frames drawn
 from every client type, with fields valid, out of range, missing or of the
 wrong type, some raw garbage and some bodies that are not JSON objects, all
-cut into chunks at random byte offsets; a few clients never read.  Meanwhile
-an observer in every room checks that all the server sends is valid protocol
-and that each room's ``seq`` has no gap; at the end a newcomer is still
-served and nothing was logged as an error.
+cut into chunks at random byte offsets; a few clients never read.  Observers
+in every room check that all the server sends is valid protocol and that each
+room's ``seq`` has no gap, until a newcomer's mark arrives in every room; on
+two nodes sharing Redis both observers must have seen the same messages.
+Nothing may be logged as an error.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from chat_server.server import Server
-from protocol import Joined, Message, Ping, Pong, Say, fold, frame
-from tests.server.helpers import serving, sync, welcomed
+from protocol import Message, Say, fold, frame
+from tests.server.helpers import serving, welcomed
+from tests.storage.redis_process import RedisProcess
 from tests.wire import WireClient
 
 SEEDS = (1, 2, 3, 4, 5)
@@ -30,7 +31,8 @@ CLIENTS = 8
 FRAMES = 300
 MAX_TEXT = 200
 ROOMS = ("lobby", "dev", "r" * 64)
-STOP = "stop-watching"
+#: What the newcomer says in every room once the storm is over.
+MARK = "the storm is over"
 #: Client types, "say" and "join" the likeliest so that messages flow; "quit" is rare.
 TYPES = (
     *("say",) * 12, *("join",) * 3, "hello", "leave", "whisper", "nick", "topic", "list",
@@ -100,67 +102,97 @@ async def fuzz_client(port: int, rng: random.Random, nick: str, reads: bool) -> 
 
 
 class Observer:
-    """A member of every room that checks each room's ``seq`` grows by exactly 1."""
+    """A member of every room: checks that each room's ``seq`` grows by exactly 1
+    and keeps what it saw, until :data:`MARK` has arrived in every room."""
 
     def __init__(self, client: WireClient) -> None:
         self.client = client
         self.last: dict[str, int] = {}
-        self.messages = 0
+        self.seen: dict[str, list[tuple[int, str, str]]] = {fold(room): [] for room in ROOMS}
 
-    async def join_all(self) -> None:
+    @classmethod
+    async def joined(cls, port: int, nick: str) -> Observer:
+        (client,) = await welcomed(port, nick)
+        observer = cls(client)
         for room in ROOMS:
-            joined = await self.client.join(room)
-            assert isinstance(joined, Joined)
-            self.last[fold(room)] = joined.history[-1].seq if joined.history else 0
+            joined = await client.join(room)
+            observer.last[fold(room)] = joined.history[-1].seq if joined.history else 0
+        return observer
 
-    def see(self, message: object) -> None:
-        if isinstance(message, Message):
+    @property
+    def messages(self) -> int:
+        return sum(len(seen) for seen in self.seen.values())
+
+    async def watch(self) -> None:
+        marked: set[str] = set()
+        while len(marked) < len(ROOMS):
+            message = await self.client.recv(timeout=30)
+            if not isinstance(message, Message):
+                continue
             room = fold(message.room)
             assert message.seq == self.last[room] + 1, (room, self.last[room], message.seq)
             self.last[room] = message.seq
-            self.messages += 1
-
-    async def watch(self) -> None:
-        """Check every message until the ``pong`` to :meth:`stop`'s ``ping``."""
-        while True:
-            message = await self.client.recv(timeout=30)
-            if isinstance(message, Pong) and message.token == STOP:
-                return
-            self.see(message)
-
-    async def stop(self) -> None:
-        await self.client.send(Ping(token=STOP))
+            self.seen[room].append((message.seq, message.from_, message.text))
+            if message.text == MARK:
+                marked.add(room)
 
 
-async def still_serves(server: Server, observer: Observer) -> None:
-    (newcomer,) = await welcomed(server.port, "newcomer")
-    await newcomer.join("lobby")
-    await newcomer.send(Say(room="lobby", text="still here"))
-    echo = await newcomer.recv_until(Message)
-    assert echo.text == "still here"
-    for message in await sync(observer.client):
-        observer.see(message)
-    assert observer.last[fold("lobby")] == echo.seq
+async def mark_every_room(port: int) -> None:
+    """A newcomer after the storm: welcomed, joins every room, says MARK in each."""
+    (newcomer,) = await welcomed(port, "newcomer")
+    for room in ROOMS:
+        await newcomer.join(room)
+        await newcomer.send(Say(room=room, text=MARK))
+        while (await newcomer.recv_until(Message)).text != MARK:
+            pass  # on a cluster, the storm's last messages may still be on their way
     await newcomer.close()
+
+
+async def storm(ports: list[int], observers: list[Observer], seed: int) -> None:
+    """Fuzz clients spread over ``ports``, then the marks; every observer sees them."""
+    rng = random.Random(seed)
+    watching = [asyncio.create_task(observer.watch()) for observer in observers]
+    clients = [
+        fuzz_client(ports[i % len(ports)], random.Random(rng.random()), f"f{i}", i % 4 != 0)
+        for i in range(CLIENTS)
+    ]
+    await asyncio.wait_for(asyncio.gather(*clients), 60)
+    await mark_every_room(ports[0])
+    await asyncio.wait_for(asyncio.gather(*watching), 30)
+    for observer in observers:
+        assert observer.messages > 20, "too few messages got through to test anything"
+        await observer.client.close()
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_random_frames_from_many_clients(seed: int, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR)
-    rng = random.Random(seed)
     async with serving(rate=0, max_text=MAX_TEXT, max_frame=4096, sendq=32768) as server:
-        (client,) = await welcomed(server.port, "observer")
-        observer = Observer(client)
-        await observer.join_all()
-        watching = asyncio.create_task(observer.watch())
-        clients = [
-            fuzz_client(server.port, random.Random(rng.random()), f"f{i}", reads=i % 4 != 0)
-            for i in range(CLIENTS)
+        observer = await Observer.joined(server.port, "observer")
+        await storm([server.port], [observer], seed)
+    assert errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+async def test_random_frames_on_two_nodes_give_both_the_same_rooms(
+    seed: int, redis_server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    redis_server.command("FLUSHALL")
+    settings = {"rate": 0, "max_text": MAX_TEXT, "max_frame": 4096, "sendq": 32768}
+    async with (
+        serving(redis=redis_server.url, **settings) as one,
+        serving(redis=redis_server.url, **settings) as two,
+    ):
+        observers = [
+            await Observer.joined(one.port, "observer1"),
+            await Observer.joined(two.port, "observer2"),
         ]
-        await asyncio.wait_for(asyncio.gather(*clients), 60)
-        await observer.stop()
-        await asyncio.wait_for(watching, 30)
-        await still_serves(server, observer)
-        assert observer.messages > 50, "too few messages got through to test anything"
-        await client.close()
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+        await storm([one.port, two.port], observers, seed)
+    first, second = observers
+    assert first.seen == second.seen
+    assert errors_logged(caplog) == []
