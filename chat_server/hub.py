@@ -371,7 +371,7 @@ class Hub:
             return
         if member not in self._waiting:  # gone while we waited
             if claimed:
-                await self.store.release_nick(nick)
+                await self._release(nick)
             return
         if not claimed:
             self._refuse_hello(member, hello, "nick_taken", f"{nick} is already in use")
@@ -666,7 +666,7 @@ class Hub:
                 self._error(member, "nick_taken", f"{new} is already in use", msg)
         if member not in self._waiting:  # gone while we waited
             if claimed:
-                await self.store.release_nick(new)
+                await self._release(new)
             return
         if claimed:
             self._rename(member, old, new)

@@ -165,7 +165,11 @@ class Store(Protocol):
         """
 
     async def claim_nick(self, nick: str) -> bool:
-        """Reserve ``nick`` for this node (shared stores); ``False`` if taken."""
+        """Reserve ``nick`` for this node (shared stores); ``False`` if taken.
+
+        Raises :class:`StoreUnavailable`, as do the two below, when the store
+        cannot answer.
+        """
 
     async def release_nick(self, nick: str) -> None:
         """Give back a nick claimed with :meth:`claim_nick` and never used."""

@@ -29,6 +29,7 @@ import json
 import logging
 import secrets
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -409,17 +410,21 @@ class RedisStore:
 
     async def claim_nick(self, nick: str) -> bool:
         redis = self._require()
-        ok = await redis.set(
-            f"{P}nick:{fold(nick)}", f"{self.node}\t{nick}", nx=True, px=self._ttl_ms()
-        )
+        with _unavailable_on_error():
+            ok = await redis.set(
+                f"{P}nick:{fold(nick)}", f"{self.node}\t{nick}", nx=True, px=self._ttl_ms()
+            )
         return bool(ok)
 
     async def release_nick(self, nick: str) -> None:
         redis = self._require()
-        await self._release(keys=[f"{P}nick:{fold(nick)}"], args=[self.node], client=redis)
+        with _unavailable_on_error():
+            await self._release(keys=[f"{P}nick:{fold(nick)}"], args=[self.node], client=redis)
 
     async def nick_exists(self, nick: str) -> str | None:
-        value = await self._require().get(f"{P}nick:{fold(nick)}")
+        redis = self._require()
+        with _unavailable_on_error():
+            value = await redis.get(f"{P}nick:{fold(nick)}")
         if value is None:
             return None
         return str(value.split(b"\t", 1)[1].decode())
@@ -565,3 +570,12 @@ def _decode(kind: str, body: bytes) -> Change:
     if kind == "r":
         return Renamed(old=data["old"], new=data["new"], rooms=tuple(data["rooms"]))
     raise ValueError(f"unknown change kind {kind!r}")
+
+
+@contextlib.contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    """Turn Redis's own errors (a connection lost mid-command) into the store's."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailable(f"the shared store (Redis) failed: {exc}") from exc

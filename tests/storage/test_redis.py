@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,19 @@ async def test_unreachable_redis_is_store_unavailable() -> None:
     store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", retain=1)
     with pytest.raises(StoreUnavailable, match="--redis"):
         await store.open(Recorder())
+
+
+@pytest.mark.parametrize("call", ["claim_nick", "release_nick", "nick_exists"])
+async def test_a_nick_call_as_redis_dies_is_store_unavailable(tmp_path: Path, call: str) -> None:
+    """Before the store has noticed the loss, its nick calls fail with its own error."""
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    store = RedisStore(redis.url, retain=1)
+    try:
+        await store.open(Recorder())
+        redis.kill()  # and the store has had no turn of the event loop to notice
+        with pytest.raises(StoreUnavailable):
+            await getattr(store, call)("alice")
+    finally:
+        await store.close()
+        redis.stop()
