@@ -6,6 +6,12 @@ writer commits them in batches, one transaction per batch, in WAL mode.  The
 hub assigns ``seq`` in memory from what :meth:`SqliteStore.open` loaded, so
 each room's sequence continues where it stopped, and the history ``epoch`` is
 kept in the file so clients know their ``seq`` values still hold.
+
+Messages are broadcast before their batch is committed, so a crash can lose
+the last of them, and their ``seq`` would then be given again.  The file is
+marked ``running`` while a server has it open and unmarked once everything
+was written; a start that finds the mark takes a new epoch, which tells
+clients to forget their ``seq`` values.
 """
 
 from __future__ import annotations
@@ -155,11 +161,15 @@ class SqliteStore(LocalStore):
 
     def _load(self, db: sqlite3.Connection) -> Snapshot:
         row = db.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-        if row is None:
+        crashed = db.execute("SELECT 1 FROM meta WHERE key = 'running'").fetchone() is not None
+        if row is None or crashed:
+            if crashed:
+                log.warning("%s was not closed cleanly: a new history epoch", self.path)
             epoch = secrets.token_hex(8)
-            db.execute("INSERT INTO meta (key, value) VALUES ('epoch', ?)", (epoch,))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?)", (epoch,))
         else:
             epoch = str(row[0])
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('running', '1')")
         rooms: list[RoomState] = []
         for key, name, topic, seq in db.execute("SELECT key, name, topic, seq FROM rooms"):
             bodies = db.execute(
@@ -173,10 +183,12 @@ class SqliteStore(LocalStore):
         return Snapshot(epoch=epoch, rooms=rooms)
 
     def _write_until_stopped(self, db: sqlite3.Connection) -> None:
+        """Write batches until told to stop; then, if none failed, clear the mark."""
+        intact = True
         while True:
             first = self._queue.get()
             if first is None:
-                return
+                break
             batch = [first]
             stop = False
             while len(batch) < BATCH:
@@ -191,11 +203,15 @@ class SqliteStore(LocalStore):
             try:
                 self._write(db, batch)
             except sqlite3.Error:
+                intact = False
                 log.exception("writing %d changes to %s failed", len(batch), self.path)
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             if stop:
-                return
+                break
+        if intact:  # if this fails too, the next start takes a new epoch: safe
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("DELETE FROM meta WHERE key = 'running'")
 
     def _write(self, db: sqlite3.Connection, batch: list[_Op]) -> None:
         newest: dict[str, int] = {}

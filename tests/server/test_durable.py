@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from protocol import Error, History, HistoryRequest, Join, Joined, Message, Say, SetTopic, Topic
 from tests.server.helpers import close_all, serving, sync, welcomed
+from tests.server.test_cli import BASE_ARGS, chat_server
 from tests.wire import WireClient, connect_welcomed
 
 
@@ -56,6 +58,23 @@ async def test_the_epoch_stays_the_same_across_restarts(tmp_path: Path) -> None:
         client = await WireClient.connect(server.port)
         assert (await client.hello("alice")).epoch != epochs[0]
         await close_all([client])
+
+
+async def test_a_crash_starts_a_new_epoch_and_a_clean_stop_does_not(tmp_path: Path) -> None:
+    """Messages sent just before a crash may never reach the file, and their seq
+    would then be given again: the next start says so with a new epoch."""
+    args = (*BASE_ARGS, "--db", str(tmp_path / "hub.db"))
+    epochs = []
+    for stop in (signal.SIGKILL, signal.SIGTERM, signal.SIGTERM):
+        async with chat_server(args=args) as server:
+            client = await WireClient.connect(server.port)
+            epochs.append((await client.hello("alice")).epoch)
+            await close_all([client])
+            server.process.send_signal(stop)
+            await server.wait(10)
+    crashed, after_crash, after_clean_stop = epochs
+    assert after_crash != crashed
+    assert after_clean_stop == after_crash
 
 
 async def test_a_topic_survives_a_restart(tmp_path: Path) -> None:
