@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .config import Config, ConfigError
 from .server import Server, lan_addresses, make_tls_context
-from .storage import StoreError
+from .storage import StoreError, make_store
 
 log = logging.getLogger("chat_server")
 
@@ -122,7 +122,7 @@ def parse_args(
 
 async def serve(config: Config) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
-    server = Server(config)
+    server = Server(config, make_store(config))
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -17,11 +17,18 @@ import struct
 import time
 from collections.abc import AsyncIterator, Callable
 
+from . import __version__
+from .changes import Store
 from .config import Config
+from .doors.base import Door, Outbox
+from .doors.native import NativeDoor
 from .hub import Hub
-from .session import Outbox, Session
+from .storage import make_store
 
 log = logging.getLogger(__name__)
+
+#: What ``welcome.server`` says.
+SERVER_NAME = f"hubbub {__version__}"
 
 
 def make_tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -33,18 +40,26 @@ def make_tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 class Server:
     """A running chat server.  Use :func:`run_server`, or :meth:`start` then
-    :meth:`shutdown`; both are needed, in that order."""
+    :meth:`shutdown`; both are needed, in that order.
 
-    def __init__(self, config: Config, *, clock: Callable[[], float] = time.monotonic) -> None:
+    ``store`` is where rooms and messages live (not opened yet); ``clock``
+    (monotonic) runs liveness and rate limits, ``wall_clock`` stamps messages.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
-        self.hub = Hub(config)
-        #: Every admitted connection, welcomed or not.
-        self.sessions: set[Session] = set()
+        self.hub = Hub(config, store, server_name=SERVER_NAME, wall_clock=wall_clock, clock=clock)
         self._clock = clock
-        self._per_address: dict[str, int] = {}
+        self.doors: list[Door] = []
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self._all_gone = asyncio.Event()
 
     @property
     def port(self) -> int:
@@ -57,7 +72,7 @@ class Server:
         """Open the store, bind and start accepting.
 
         Raises ``OSError`` if the address is unusable and
-        :class:`~chat_server.storage.StoreError` if the store is.
+        :class:`~chat_server.changes.StoreError` if the store is.
         """
         config = self.config
         await self.hub.open()
@@ -66,8 +81,10 @@ class Server:
             tls = make_tls_context(config.tls_cert, config.tls_key)
         loop = asyncio.get_running_loop()
         outbox = Outbox(loop, config.flush_interval)
+        native = NativeDoor(self.hub, config, outbox, clock=self._clock)
+        self.doors.append(native)
         self._server = await loop.create_server(
-            lambda: Session(self.hub, outbox, self, clock=self._clock),
+            native.connection,
             config.host,
             config.port,
             ssl=tls,
@@ -83,51 +100,19 @@ class Server:
             self._server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
-        self.hub.closing = True
-        for session in list(self.sessions):
-            session.close("server_shutdown")
-        if self.sessions:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._all_gone.wait(), self.config.shutdown_grace)
-        for session in list(self.sessions):
-            session.transport.abort()
+        self.hub.shutdown()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.hub.emptied(), self.config.shutdown_grace)
+        for door in self.doors:
+            door.abort_all()
         for _ in range(10):  # aborted transports report connection_lost on the next turns
-            if not self.sessions:
+            if not any(door.connections for door in self.doors):
                 break
             await asyncio.sleep(0.01)
         if self._server is not None:
             await self._server.wait_closed()
         await self.hub.close()
         log.info("stopped")
-
-    def admit(self, session: Session) -> str | None:
-        """Register a new connection, or say why it is refused (see :class:`Lobby`)."""
-        config = self.config
-        if self.hub.closing:
-            return "the server is shutting down"
-        if len(self.sessions) >= config.max_clients:
-            return f"the server is full ({config.max_clients} connections)"
-        address = session.peer
-        count = self._per_address.get(address, 0)
-        cap = config.max_per_address
-        if cap and count >= cap and not _is_loopback(address):
-            return f"too many connections from {address} (at most {cap})"
-        self.sessions.add(session)
-        self._per_address[address] = count + 1
-        return None
-
-    def release(self, session: Session) -> None:
-        if session not in self.sessions:
-            return  # refused at admission
-        self.sessions.remove(session)
-        address = session.peer
-        left = self._per_address[address] - 1
-        if left:
-            self._per_address[address] = left
-        else:
-            del self._per_address[address]
-        if not self.sessions and self.hub.closing:
-            self._all_gone.set()
 
     async def _sweep(self) -> None:
         """Ping silent clients and drop dead ones, all in one periodic pass."""
@@ -136,8 +121,8 @@ class Server:
         while True:
             await asyncio.sleep(tick)
             now = self._clock()
-            for session in list(self.sessions):
-                session.check_liveness(now)
+            for door in self.doors:
+                door.sweep(now)
 
 
 def _is_loopback(address: str) -> bool:
@@ -149,8 +134,9 @@ def _is_loopback(address: str) -> bool:
 
 @contextlib.asynccontextmanager
 async def run_server(config: Config) -> AsyncIterator[Server]:
-    """Start a server for the duration of the block, then shut it down."""
-    server = Server(config)
+    """Start a server on the store ``config`` names for the duration of the block, then
+    shut it down."""
+    server = Server(config, make_store(config))
     await server.start()
     try:
         yield server

@@ -113,7 +113,7 @@ def parse_client(
 
     ``welcomed`` is the handshake state: before ``welcome`` only ``hello``,
     ``ping`` and ``pong`` are accepted.  Raises :class:`MessageError` whose
-    ``code`` follows PROTOCOL.md's order of checks: ``bad_message`` for a body
+    ``code`` follows the order of checks in docs/protocol.md: ``bad_message`` for a body
     that is not a UTF-8 JSON object with a string ``type``, then ``not_ready``,
     then ``unknown_type``, then ``bad_message`` or the rule's own code
     (``nick_invalid``, ``room_invalid``, ``text_too_long``) for the fields.
@@ -187,7 +187,7 @@ def _classify(body: bytes, exc: ValidationError, welcomed: bool) -> MessageError
         return MessageError("unknown_type", "unknown message type", ref=ref, id=msg_id)
     codes = [e["type"] for e in errors]
     if all(code in RULE_CODES for code in codes):
-        return MessageError(codes[0], errors[0]["msg"], ref=ref, id=msg_id)
+        return MessageError(RULE_CODES[codes[0]], errors[0]["msg"], ref=ref, id=msg_id)
     return MessageError("bad_message", _describe(exc), ref=ref, id=msg_id)
 
 

@@ -2,7 +2,7 @@
 
 ::
 
-    ProtocolError                 anything a peer sent that breaks PROTOCOL.md
+    ProtocolError                 anything a peer sent that breaks docs/protocol.md
     ├── FrameError                the byte stream cannot be resynchronised: close
     │   ├── FrameTooLarge         a length above max_frame   (frame_too_large)
     │   └── BadFrame              a length of 0              (bad_frame)
@@ -16,11 +16,13 @@ raised from this package is a bug.
 
 from __future__ import annotations
 
+from .models import ErrorCode
+
 
 class ProtocolError(Exception):
     """Root of every error this package raises on behalf of a peer."""
 
-    code: str = "bad_message"
+    code: ErrorCode = "bad_message"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -35,11 +37,11 @@ class FrameError(ProtocolError):
 
 
 class FrameTooLarge(FrameError):
-    code = "frame_too_large"
+    code: ErrorCode = "frame_too_large"
 
 
 class BadFrame(FrameError):
-    code = "bad_frame"
+    code: ErrorCode = "bad_frame"
 
 
 class MessageError(ProtocolError):
@@ -50,7 +52,7 @@ class MessageError(ProtocolError):
     """
 
     def __init__(
-        self, code: str, message: str, *, ref: str | None = None, id: str | None = None
+        self, code: ErrorCode, message: str, *, ref: str | None = None, id: str | None = None
     ) -> None:
         super().__init__(message)
         self.code = code

@@ -1,4 +1,4 @@
-"""Every message of PROTOCOL.md as a frozen pydantic model.
+"""Every message of the wire protocol (docs/protocol.md) as a frozen pydantic model.
 
 Client messages validate the name and length rules on construction; a value of
 the right type that breaks a rule raises a ``PydanticCustomError`` whose type is
@@ -13,7 +13,7 @@ Optional fields that are absent stay absent on the wire (``exclude_if``).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -34,29 +34,45 @@ HISTORY_LIMIT_DEFAULT = 50
 NICK_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}")
 ROOM_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-ERROR_CODES = frozenset(
-    {
-        "bad_frame",
-        "frame_too_large",
-        "bad_message",
-        "unknown_type",
-        "not_ready",
-        "protocol_unsupported",
-        "auth_failed",
-        "nick_invalid",
-        "nick_taken",
-        "room_invalid",
-        "room_limit",
-        "not_in_room",
-        "no_such_nick",
-        "text_too_long",
-        "rate_limited",
-        "server_full",
-        "server_shutdown",
-    }
-)
+#: Every ``error.code`` (and fatal ``bye.reason``) of docs/protocol.md, additions included.
+ErrorCode = Literal[
+    "bad_frame",
+    "frame_too_large",
+    "bad_message",
+    "unknown_type",
+    "not_ready",
+    "protocol_unsupported",
+    "auth_failed",
+    "nick_invalid",
+    "nick_taken",
+    "room_invalid",
+    "room_limit",
+    "not_in_room",
+    "no_such_nick",
+    "text_too_long",
+    "rate_limited",
+    "server_full",
+    "server_shutdown",
+    "unavailable",
+    "not_op",
+    "banned",
+    "invite_only",
+    "bad_key",
+    "room_full",
+    "muted",
+    "no_such_file",
+    "file_too_large",
+    "quota_exceeded",
+    "file_corrupt",
+    "bad_token",
+]
+ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 #: Codes that a validator raises for a well-typed value breaking a rule.
-RULE_CODES = frozenset({"nick_invalid", "room_invalid", "text_too_long"})
+RULE_CODES: dict[str, ErrorCode] = {
+    "nick_invalid": "nick_invalid",
+    "room_invalid": "room_invalid",
+    "text_too_long": "text_too_long",
+}
 
 
 def is_valid_nick(nick: str) -> bool:
@@ -163,7 +179,7 @@ class _Request(_Model):
 
 class Hello(_Request):
     """The nick is checked by the server, after ``protocol`` and ``password``:
-    PROTOCOL.md fixes that order, so it cannot be a field validator here."""
+    docs/protocol.md fixes that order, so it cannot be a field validator here."""
 
     type: Literal["hello"] = "hello"
     nick: str
@@ -358,7 +374,7 @@ class History(_Model):
 
 class Error(_Model):
     type: Literal["error"] = "error"
-    code: str
+    code: ErrorCode
     message: str
     ref: str | None = Field(default=None, exclude_if=_absent)
     id: str | None = Field(default=None, exclude_if=_absent)
@@ -411,3 +427,5 @@ CLIENT_TYPES = frozenset(
 )
 #: What a client may send before ``welcome``.
 PRE_WELCOME_TYPES = frozenset({"hello", "ping", "pong"})
+#: Requests that cost one token of the sender's rate limit ("Liveness and limits").
+RATED_TYPES = frozenset({"say", "whisper", "nick", "topic"})

@@ -1,13 +1,12 @@
-"""Stores: where the hub keeps room state and messages (see :mod:`.base`).
+"""Stores: where the hub keeps room state and messages (see :mod:`chat_server.changes`).
 
-:func:`open_store` picks one from the configuration: memory by default,
+:func:`make_store` picks one from the configuration: memory by default,
 SQLite with ``--db``, Redis with ``--redis``.
 """
 
 from __future__ import annotations
 
-from ..config import Config
-from .base import (
+from ..changes import (
     Change,
     Departed,
     Entered,
@@ -24,6 +23,7 @@ from .base import (
     TopicSet,
     Whispered,
 )
+from ..config import Config
 from .memory import MemoryStore
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Change, Feed, LocalStore, Snapshot
+from ..changes import Change, Feed, Snapshot
+from .base import LocalStore
 
 
 class MemoryStore(LocalStore):

@@ -39,7 +39,7 @@ from redis.retry import Retry
 
 from protocol import Message, WhisperMessage, encode_body, fold
 
-from .base import (
+from ..changes import (
     Change,
     Departed,
     Entered,
@@ -405,6 +405,7 @@ class RedisStore:
                     if isinstance(change, Quit):  # a reaped user belonged to another node
                         mine = change.owner == self.node
                     feed.apply(change, mine)
+            feed.settle()
 
     # --- nicks -------------------------------------------------------------
 

@@ -28,17 +28,17 @@ from typing import Any
 
 from protocol import Message, encode_body, fold
 
-from .base import (
+from ..changes import (
     Change,
     Feed,
     Forgotten,
-    LocalStore,
     Posted,
     RoomState,
     Snapshot,
     StoreError,
     TopicSet,
 )
+from .base import LocalStore
 
 log = logging.getLogger(__name__)
 

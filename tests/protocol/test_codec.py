@@ -310,7 +310,7 @@ def test_nick_breaking_the_rule_is_nick_invalid(nick: str) -> None:
 
 
 def test_hello_leaves_the_nick_rule_to_the_server() -> None:
-    # PROTOCOL.md checks protocol and password before the nick, so the codec
+    # docs/protocol.md checks protocol and password before the nick, so the codec
     # must let a malformed hello nick through for the server to judge in order.
     hello = parse_client(body({"type": "hello", "nick": "-bad", "protocol": 2}), welcomed=False)
     assert hello.type == "hello"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from protocol import (
+    ERROR_CODES,
     Bye,
     ClientMessage,
     Decoder,
@@ -151,7 +152,7 @@ server_messages: st.SearchStrategy[BaseModel] = st.one_of(
     st.builds(Pong, token=st.none() | anything),
     st.builds(
         Error,
-        code=anything,
+        code=st.sampled_from(sorted(ERROR_CODES)),
         message=anything,
         ref=st.none() | anything,
         id=st.none() | anything,

@@ -7,31 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from chat_server.storage import Change, Posted, Snapshot, StoreUnavailable
+from chat_server.storage import Posted, StoreUnavailable
 from chat_server.storage.redis import RedisStore
 from protocol import Message
+from tests.storage.feeds import Recorder
 from tests.storage.redis_process import RedisProcess, free_port
-
-
-class Recorder:
-    """A Feed that keeps what the store hands back."""
-
-    def __init__(self) -> None:
-        self.changes: list[tuple[Change, bool]] = []
-        self.arrived = asyncio.Event()
-
-    def apply(self, change: Change, mine: bool) -> None:
-        self.changes.append((change, mine))
-        self.arrived.set()
-
-    def unavailable(self, reason: str) -> None:
-        pass
-
-    def local_state(self) -> Snapshot:
-        return Snapshot()
-
-    def local_nicks(self) -> list[str]:
-        return []
 
 
 def draft(text: str) -> Message:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from chat_server.config import Config
-from chat_server.hub import Hub
 from chat_server.storage import Forgotten, Posted, Snapshot, StoreError, TopicSet
 from chat_server.storage.sqlite import SqliteStore
 from protocol import Message
+from tests.storage.feeds import Recorder
 
 
 def message(room: str, seq: int, text: str = "hi") -> Message:
@@ -20,7 +19,7 @@ def message(room: str, seq: int, text: str = "hi") -> Message:
 
 async def reopen(path: Path, retain: int = 200) -> Snapshot:
     store = SqliteStore(str(path), retain=retain)
-    snapshot = await store.open(Hub(Config()))
+    snapshot = await store.open(Recorder())
     await store.close()
     return snapshot
 
@@ -28,7 +27,7 @@ async def reopen(path: Path, retain: int = 200) -> Snapshot:
 async def test_messages_and_topic_come_back_after_reopening(tmp_path: Path) -> None:
     path = tmp_path / "hub.db"
     store = SqliteStore(str(path), retain=200)
-    first = await store.open(Hub(Config()))
+    first = await store.open(Recorder())
     assert first.rooms == []
     assert first.epoch
     for seq in range(1, 4):
@@ -46,7 +45,7 @@ async def test_messages_and_topic_come_back_after_reopening(tmp_path: Path) -> N
 async def test_only_the_newest_retain_messages_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "hub.db"
     store = SqliteStore(str(path), retain=5)
-    await store.open(Hub(Config()))
+    await store.open(Recorder())
     for seq in range(1, 13):
         store.record(Posted(message("r", seq)))
     await store.close()
@@ -61,7 +60,7 @@ async def test_only_the_newest_retain_messages_are_kept(tmp_path: Path) -> None:
 async def test_a_forgotten_room_is_gone_after_reopening(tmp_path: Path) -> None:
     path = tmp_path / "hub.db"
     store = SqliteStore(str(path), retain=10)
-    await store.open(Hub(Config()))
+    await store.open(Recorder())
     store.record(Posted(message("old", 1)))
     store.record(Posted(message("kept", 1)))
     store.record(Forgotten(room="OLD"))
@@ -71,7 +70,7 @@ async def test_a_forgotten_room_is_gone_after_reopening(tmp_path: Path) -> None:
 
 async def test_a_full_backlog_refuses_instead_of_dropping(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "hub.db"), retain=10, backlog=0)
-    await store.open(Hub(Config()))
+    await store.open(Recorder())
     assert not store.record(Posted(message("r", 1)))
     await store.close()
 
@@ -79,4 +78,4 @@ async def test_a_full_backlog_refuses_instead_of_dropping(tmp_path: Path) -> Non
 async def test_an_unusable_path_is_a_store_error_naming_the_option(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "missing" / "hub.db"), retain=10)
     with pytest.raises(StoreError, match="--db"):
-        await store.open(Hub(Config()))
+        await store.open(Recorder())

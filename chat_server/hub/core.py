@@ -1,0 +1,281 @@
+"""The hub: rooms, nicks and fan-out for every door, and no sockets.
+
+A door registers each connection with :meth:`Hub.admit`, hands the hub the
+requests of each read with :meth:`Hub.receive` (already parsed into protocol
+models, or the :class:`~protocol.MessageError` a frame caused), calls
+:meth:`Hub.disconnect` when the connection is ending and :meth:`Hub.release`
+once it is gone.  The hub answers through the door's
+:class:`~chat_server.hub.member.Member`, and only through
+:class:`~chat_server.hub.post.Post`, so frames keep their order.
+
+Where rooms and messages live beyond this process is the injected store's
+business (memory keeps nothing, SQLite makes history durable, Redis shares it
+between nodes); the posting path is chosen once from it
+(:mod:`chat_server.hub.posting`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from protocol import RATED_TYPES, ClientMessage, Error, ErrorCode, MessageError, Presence, fold
+
+from ..changes import Quit, Store
+from .context import Context
+from .handlers import HANDLERS
+from .limits import Bucket
+from .member import Member
+from .mirror import Mirror
+from .post import Post
+from .posting import LocalPosting, SharedPosting
+from .roster import TAKES, Phase, Room, Roster, Seat
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+Request = ClientMessage | MessageError
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why :meth:`Hub.admit` turned a connection away: ``code`` is the ``bye`` reason."""
+
+    code: ErrorCode
+    text: str
+
+
+class Hub:
+    """The state of one chat server; see the module docstring.
+
+    ``settings`` are read on every use (replace them with :meth:`configure`);
+    ``store`` must not be opened yet; ``wall_clock`` stamps messages and
+    ``clock`` (monotonic) runs the rate limits.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        server_name: str,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        epoch: str | None = None,
+    ) -> None:
+        self.ctx = ctx = Context(
+            settings=settings,
+            roster=Roster(settings.history),
+            post=Post(),
+            store=store,
+            wall_clock=wall_clock,
+            clock=clock,
+            server_name=server_name,
+            epoch=epoch or secrets.token_hex(8),
+        )
+        self.mirror = Mirror(ctx)
+        ctx.posting = SharedPosting(ctx) if store.shared else LocalPosting(ctx, self.mirror)
+        self._fixed_epoch = epoch
+        self._per_address: dict[str, int] = {}
+        self._emptied = asyncio.Event()
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def rooms(self) -> dict[str, Room]:
+        return self.ctx.roster.rooms
+
+    @property
+    def seats(self) -> Iterable[Seat]:
+        """Every admitted connection, welcomed or not."""
+        return self.ctx.roster.seats
+
+    @property
+    def epoch(self) -> str:
+        return self.ctx.epoch
+
+    @property
+    def closing(self) -> bool:
+        return self.ctx.closing
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the store and load the rooms it holds; call before admitting anyone.
+
+        Raises :class:`~chat_server.changes.StoreError` if the store is unusable.
+        """
+        snapshot = await self.ctx.store.open(self.mirror)
+        if self._fixed_epoch is None and snapshot.epoch is not None:
+            self.ctx.epoch = snapshot.epoch
+        for state in snapshot.rooms:
+            self.mirror.load(state)
+
+    def shutdown(self) -> None:
+        """Admit nobody more and close every connection with ``bye`` ``server_shutdown``."""
+        self.ctx.closing = True
+        for seat in list(self.ctx.roster.seats):
+            seat.member.close("server_shutdown")
+
+    async def emptied(self) -> None:
+        """Wait until every connection is released (after :meth:`shutdown`)."""
+        if self.ctx.roster.seats:
+            await self._emptied.wait()
+
+    async def close(self) -> None:
+        """Stop waiting for the store, write back what it still holds and close it."""
+        await self.ctx.posting.close()
+        await self.ctx.store.close()
+
+    def configure(self, settings: Settings) -> None:
+        """Apply new settings (a reload); connections and rooms stay as they are."""
+        self.ctx.settings = settings
+
+    # --- connections -----------------------------------------------------------
+
+    def admit(self, member: Member, *, address: str, via: str) -> Seat | Refusal:
+        """Register a new connection from ``address`` through door ``via``, or refuse it.
+
+        Every door's connections count against ``--max-clients`` and the
+        per-address cap (loopback exempt).
+        """
+        settings = self.ctx.settings
+        if self.ctx.closing:
+            return Refusal("server_shutdown", "the server is shutting down")
+        if len(self.ctx.roster.seats) >= settings.max_clients:
+            text = f"the server is full ({settings.max_clients} connections)"
+            return Refusal("server_full", text)
+        count = self._per_address.get(address, 0)
+        cap = settings.max_per_address
+        if cap and count >= cap and not _is_loopback(address):
+            return Refusal("server_full", f"too many connections from {address} (at most {cap})")
+        seat = Seat(
+            member=member,
+            send=member.send,
+            address=address,
+            via=via,
+            since=self.ctx.wall_clock(),
+            bucket=Bucket(settings.burst, self.ctx.clock()),
+        )
+        self.ctx.roster.seats[seat] = None
+        self._per_address[address] = count + 1
+        return seat
+
+    def receive(self, seat: Seat, requests: Iterable[Request]) -> None:
+        """Answer ``requests`` in order, then send what they caused.
+
+        Stops taking requests as soon as the seat must wait (the store decides
+        its nick) or is gone; the door keeps the rest and hands them over after
+        :meth:`Member.resume`.  ``requests`` may be a lazy iterator: nothing is
+        taken from it once the hub stops.
+        """
+        ctx = self.ctx
+        try:
+            for request in requests:
+                if isinstance(request, MessageError):
+                    error = Error(
+                        code=request.code, message=request.message, ref=request.ref, id=request.id
+                    )
+                    ctx.post.reply(seat, error)
+                    continue
+                if self._takes(seat, request) and self._spend(seat, request):
+                    HANDLERS[type(request)](ctx, seat, request)
+                if seat.waiting:
+                    break
+        finally:
+            ctx.post.flush()
+
+    def disconnect(self, seat: Seat, reason: str) -> None:
+        """The connection is ending: its rooms get ``presence`` ``quit`` with ``reason``.
+
+        Safe to call more than once; only the first call counts.
+        """
+        if seat.phase is Phase.GONE:
+            return
+        ctx = self.ctx
+        phase, seat.phase = seat.phase, Phase.GONE
+        nick = seat.nick
+        if nick is None:
+            return
+        roster = ctx.roster
+        if roster.seat(nick) is seat:
+            del roster.nicks[fold(nick)]
+        rooms = list(seat.rooms.values())
+        seat.rooms.clear()
+        if phase is not Phase.NAMING:  # only a nick the store is still deciding is unknown
+            ctx.posting.share(Quit(nick=nick, reason=reason, rooms=tuple(r.name for r in rooms)))
+        for room in rooms:
+            room.members.pop(seat, None)
+            if not ctx.closing:
+                quit = Presence(room=room.name, nick=nick, event="quit", reason=reason)
+                ctx.post.room(room, quit)
+            if roster.forget_if_unused(room):
+                ctx.posting.forget(room)
+        log.debug("%s left: %s", nick, reason)
+
+    def release(self, seat: Seat) -> None:
+        """The connection is gone (call once, after :meth:`disconnect`)."""
+        self.disconnect(seat, "connection closed")
+        roster = self.ctx.roster
+        if roster.seats.pop(seat, False) is False:
+            return
+        left = self._per_address[seat.address] - 1
+        if left:
+            self._per_address[seat.address] = left
+        else:
+            del self._per_address[seat.address]
+        if not roster.seats and self.ctx.closing:
+            self._emptied.set()
+
+    # --- before a handler --------------------------------------------------------
+
+    def _takes(self, seat: Seat, request: ClientMessage) -> bool:
+        """Whether ``seat``'s phase takes ``request``; answers the refusal if not."""
+        takes = TAKES[seat.phase]
+        kind = request.type
+        if takes is None:
+            if kind != "hello":
+                return True
+            self.ctx.post.error(seat, "bad_message", "already welcomed", request)
+            return False
+        if kind in takes:
+            return True
+        if seat.phase is Phase.NEW:
+            self.ctx.post.error(seat, "not_ready", "send hello first", request)
+        return False
+
+    def _spend(self, seat: Seat, request: ClientMessage) -> bool:
+        """Flood control: a request that changes state costs a token, or is refused."""
+        if request.type not in RATED_TYPES:
+            return True
+        ctx = self.ctx
+        settings = ctx.settings
+        now = ctx.clock()
+        if seat.bucket.take(settings.rate, settings.burst, now):
+            return True
+        error = Error(
+            code="rate_limited",
+            message=f"slow down: {settings.rate:g} messages a second",
+            ref=request.type,
+            id=request.id,
+        )
+        if seat.bucket.flooding(settings.burst, now):
+            ctx.post.flush()
+            seat.member.close("rate_limited", error=error)
+        else:
+            ctx.post.reply(seat, error)
+        return False
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
