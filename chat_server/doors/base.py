@@ -10,8 +10,9 @@ previous round under load.
 
 ``--sendq`` is counted after the bytes were offered to the kernel: at the
 start of a round, a connection whose transport still holds more than
-``--sendq`` bytes of earlier rounds (the kernel had a loop turn to take them)
-is dropped; a burst the socket takes is never held against it.  A connection
+``--sendq`` bytes from before the previous round (the kernel has had at
+least a loop turn to take them) is dropped.  The bytes of the latest round,
+a burst however many messages it holds, are never held against it.  A connection
 whose own replies pile up past ``--sendq`` within one read has them offered
 at once, and the door stops reading its requests until its transport drains
 (:meth:`Connection.resume_writing`).
@@ -118,6 +119,8 @@ class Connection(asyncio.Protocol):
         self._chunks: list[bytes] | None = []
         #: Bytes in ``_chunks``.
         self._queued = 0
+        #: Bytes written by the last round.
+        self._last_round = 0
         #: Reading stopped until the transport drains (replies past --sendq).
         self._blocked = False
         self._linger: asyncio.TimerHandle | None = None
@@ -184,13 +187,16 @@ class Connection(asyncio.Protocol):
         chunks = self._chunks
         if not chunks:
             return
-        if self.transport.get_write_buffer_size() > self.door.config.sendq:
+        # Bytes of rounds before the last one that the kernel has still not taken:
+        if self.transport.get_write_buffer_size() - self._last_round > self.door.config.sendq:
             self._chunks = None  # dropped: what was queued is discarded
             self.close("sendq_exceeded")
             return
-        self.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.transport.write(data)
         chunks.clear()
         self._queued = 0
+        self._last_round = len(data)
 
     def backed_up(self) -> bool:
         """Whether to stop taking requests: its own output passed ``--sendq`` this read.
