@@ -22,7 +22,8 @@ from protocol import is_valid_nick, is_valid_room
 
 from .batch import BatchClient, read_lines
 from .commands import BELL_MODES
-from .connection import ConnectFailed, Connection, Endpoint, Refused, alternative_nick
+from .link import ConnectFailed, Endpoint, Refused, alternative_nick
+from .reconnect import Connection
 from .sanitize import sanitize
 from .state import DEFAULT_SCROLLBACK
 

@@ -48,7 +48,7 @@ from protocol import (
 
 from . import commands
 from .commands import BELL_MODES, BellMode, Context, Local, Problem
-from .connection import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
+from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
 from .sanitize import sanitize
 from .view import Line, message_line, system_line, whisper_line
 
@@ -241,7 +241,7 @@ class ChatState:
     # --- the connection ----------------------------------------------------
 
     def handle(self, event: Event) -> None:
-        """Apply one event from :class:`chat_client.connection.Connection`."""
+        """Apply one event from :class:`chat_client.reconnect.Connection`."""
         if isinstance(event, Incoming):
             self.apply(event.message)
         elif isinstance(event, Connected):
