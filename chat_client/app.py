@@ -24,8 +24,9 @@ from protocol import Welcome
 from .commands import BellMode
 from .events import Event
 from .reconnect import Connection
-from .state import DEFAULT_SCROLLBACK, ChatState
+from .state import ChatState
 from .ui import build_application
+from .windows import DEFAULT_SCROLLBACK
 
 __all__ = ["ChatClient"]
 

@@ -25,7 +25,7 @@ from .commands import BELL_MODES
 from .link import ConnectFailed, Endpoint, Refused, alternative_nick
 from .reconnect import Connection
 from .sanitize import sanitize
-from .state import DEFAULT_SCROLLBACK
+from .windows import DEFAULT_SCROLLBACK
 
 __all__ = ["main", "parse_address"]
 

@@ -16,10 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Literal
 
 from pydantic import BaseModel
 
@@ -51,82 +48,13 @@ from .commands import BELL_MODES, BellMode, Context, Local, Problem
 from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
 from .sanitize import sanitize
 from .view import Line, message_line, system_line, whisper_line
+from .windows import DEFAULT_SCROLLBACK, Window, WindowKind, Windows
 
-__all__ = ["DEFAULT_SCROLLBACK", "ChatState", "Window"]
+__all__ = ["ChatState"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SCROLLBACK = 10_000
 HISTORY_PAGE = 50
-
-WindowKind = Literal["status", "room", "query"]
-
-
-@dataclass(eq=False)
-class Window:
-    """One window: the status window, a room, or a private conversation."""
-
-    kind: WindowKind
-    name: str
-    cap: int = DEFAULT_SCROLLBACK
-    lines: deque[Line] = field(init=False)
-    members: dict[str, str] = field(default_factory=dict)
-    speakers: list[str] = field(default_factory=list)
-    topic: str | None = None
-    joined: bool = False
-    unread: int = 0
-    mentions: int = 0
-    first_seq: int | None = None
-    last_seq: int | None = None
-    #: Rows scrolled up from the bottom, counted in lines; 0 follows new lines.
-    scroll: int = 0
-    older: Literal["idle", "loading", "done"] = "idle"
-    #: While filling a gap after a reconnect: messages held back, in seq order.
-    catchup: list[Message] | None = None
-
-    def __post_init__(self) -> None:
-        self.lines = deque(maxlen=self.cap)
-
-    @property
-    def key(self) -> str:
-        return fold(self.name)
-
-    def add(self, line: Line) -> None:
-        """Append a line; a window scrolled up stays where it is."""
-        self.lines.append(line)
-        if self.scroll:
-            self.scroll = min(self.scroll + 1, len(self.lines) - 1)
-
-    def add_message(self, line: Line) -> None:
-        assert line.seq is not None
-        self.add(line)
-        if self.first_seq is None:
-            self.first_seq = line.seq
-        self.last_seq = line.seq
-
-    def prepend(self, lines: list[Line]) -> None:
-        """Put older lines above the others, as many as the cap leaves room for."""
-        room = self.cap - len(self.lines)
-        for line in reversed(lines[-room:] if room > 0 else []):
-            self.lines.appendleft(line)
-            if line.seq is not None:
-                self.first_seq = line.seq
-
-    def spoke(self, nick: str) -> None:
-        key = fold(nick)
-        if key in self.speakers:
-            self.speakers.remove(key)
-        self.speakers.insert(0, key)
-        del self.speakers[50:]
-
-    def completion_nicks(self) -> list[str]:
-        """Members, recent speakers first, then the rest alphabetically."""
-        recent = [self.members[key] for key in self.speakers if key in self.members]
-        rest = sorted(
-            (nick for key, nick in self.members.items() if key not in self.speakers),
-            key=fold,
-        )
-        return recent + rest
 
 
 class ChatState:
@@ -152,11 +80,9 @@ class ChatState:
         self.server = server
         self.send = send
         self.ring = ring
-        self.scrollback = scrollback
         self.bell: BellMode = bell
         self.now = now
-        self.windows: list[Window] = [Window("status", "status", cap=scrollback)]
-        self.current = 0
+        self.windows = Windows(scrollback)
         self.connection = "connecting"
         self.epoch: str | None = None
         self.server_name = ""
@@ -171,54 +97,50 @@ class ChatState:
         self.nick_changed: Callable[[str], None] = lambda nick: None
         self.reconnect: Callable[[], None] = lambda: None
 
-    # --- windows -----------------------------------------------------------
+    # --- windows ---------------------------------------------------------
 
     @property
     def window(self) -> Window:
-        return self.windows[self.current]
+        """The window on screen."""
+        return self.windows.window
 
     @property
     def status(self) -> Window:
-        return self.windows[0]
+        """The status window."""
+        return self.windows.status
+
+    @property
+    def current(self) -> int:
+        """The index (0-based) of the window on screen."""
+        return self.windows.current
 
     def find(self, name: str, kind: WindowKind | None = None) -> Window | None:
-        key = fold(name)
-        for window in self.windows:
-            if window.key == key and (kind is None or window.kind == kind):
-                return window
-        return None
+        """The window called ``name`` (any case), of ``kind`` if given, or ``None``."""
+        return self.windows.find(name, kind)
 
     def open_window(self, kind: WindowKind, name: str) -> Window:
-        window = self.find(name, kind)
-        if window is None:
-            window = Window(kind, name, cap=self.scrollback)
-            self.windows.append(window)
-        return window
+        """The ``kind`` window called ``name``, opened if there is none yet."""
+        return self.windows.open(kind, name)
 
     def switch(self, index: int) -> bool:
         """Make window ``index`` (0-based) current; returns whether it exists."""
-        if not 0 <= index < len(self.windows):
-            return False
-        self.current = index
-        window = self.windows[index]
-        window.unread = window.mentions = 0
-        return True
+        return self.windows.switch(index)
 
     def switch_to(self, window: Window) -> None:
-        self.switch(self.windows.index(window))
+        """Make ``window`` current."""
+        self.windows.switch_to(window)
 
     def cycle(self, step: int) -> None:
         """Ctrl-N / Ctrl-P: the next or previous window, wrapping around."""
-        self.switch((self.current + step) % len(self.windows))
+        self.windows.cycle(step)
 
     def close(self, window: Window) -> None:
-        if window.kind == "status":
-            return
-        index = self.windows.index(window)
-        self.windows.remove(window)
-        if self.current >= index:
-            self.current = max(0, self.current - 1)
-        self.switch(self.current)
+        """Close ``window`` (never the status window)."""
+        self.windows.close(window)
+
+    def activity(self) -> Iterable[tuple[int, Window]]:
+        """Other windows with unread lines, as (1-based number, window)."""
+        return self.windows.activity()
 
     def info(self, text: str, window: Window | None = None, style: str = "class:system") -> None:
         (window or self.window).add(system_line(text, style=style, now=self.now))
@@ -228,11 +150,8 @@ class ChatState:
 
     def _notice(self, window: Window, line: Line, *, from_me: bool) -> None:
         """Count unread lines and ring the bell for a new message in ``window``."""
-        seen = window is self.window and window.scroll == 0
-        if not seen and not from_me:
-            window.unread += 1
-            if line.mention:
-                window.mentions += 1
+        if not from_me:
+            self.windows.count_unseen(window, mention=line.mention)
         if from_me or self.bell == "off":
             return
         if self.bell == "on" or line.mention:
@@ -600,14 +519,6 @@ class ChatState:
             self.info(f"{command.usage:<26} {command.summary}")
         for keys, what in KEYS:
             self.info(f"{keys:<26} {what}")
-
-    # --- for the status bar and completion ---------------------------------
-
-    def activity(self) -> Iterable[tuple[int, Window]]:
-        """Other windows with unread lines, as (1-based number, window)."""
-        for number, window in enumerate(self.windows, 1):
-            if window is not self.window and (window.unread or window.mentions):
-                yield number, window
 
 
 #: Keys of the interactive client, for /help and the README.
