@@ -46,6 +46,7 @@ from protocol import (
 from . import commands
 from .commands import BELL_MODES, BellMode, Context, Local, Problem
 from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
+from .help import help_lines
 from .sanitize import sanitize
 from .view import Line, message_line, system_line, whisper_line
 from .windows import DEFAULT_SCROLLBACK, Window, WindowKind, Windows
@@ -508,28 +509,5 @@ class ChatState:
             self.switch_to(window)
 
     def _help(self, name: str) -> None:
-        if name:
-            command = commands.find(name)
-            assert command is not None
-            aliases = ", ".join(f"/{a}" for a in command.aliases)
-            also = f" (also {aliases})" if aliases else ""
-            self.info(f"{command.usage}: {command.summary}{also}")
-            return
-        for command in commands.COMMANDS:
-            self.info(f"{command.usage:<26} {command.summary}")
-        for keys, what in KEYS:
-            self.info(f"{keys:<26} {what}")
-
-
-#: Keys of the interactive client, for /help and the README.
-KEYS: tuple[tuple[str, str], ...] = (
-    ("Enter", "send the line"),
-    ("Alt-Enter", "new line in the message"),
-    ("Up / Down", "input history"),
-    ("Tab / Shift-Tab", "complete a command, nick or room"),
-    ("Ctrl-N / Ctrl-P", "next / previous window"),
-    ("Alt-1 .. Alt-9, Alt-0", "window 1 .. 10"),
-    ("PageUp / PageDown", "scroll; PageUp at the top loads older history"),
-    ("Ctrl-C", "clear the input line"),
-    ("Ctrl-D", "quit, on an empty line"),
-)
+        for text in help_lines(name):
+            self.info(text)
