@@ -6,7 +6,9 @@ disconnected, retrying...) and :func:`apply` one server message to a
 lines, tracks members and topics, counts unread lines and rings the bell.
 It sends only what keeping the windows whole needs (re-joins after a
 reconnect, ``history`` for a gap); it never raises for a message a hostile
-server may send, and never draws: the caller repaints afterwards.
+server may send, and never draws: the caller repaints afterwards.  Network
+text goes into lines only through the line-building functions of
+:mod:`chat_client.view`, which sanitise it.
 
 Room messages are shown once, by ``seq``: after a reconnect the rooms are
 re-joined and only what had not been seen is shown; a gap that
@@ -41,7 +43,6 @@ from protocol import (
 )
 
 from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
-from .sanitize import sanitize
 from .view import Line, message_line, whisper_line
 from .windows import Window
 
@@ -94,7 +95,7 @@ def welcomed(state: ChatState, welcome: Welcome, *, again: bool) -> None:
                 state.info("the server's history was reset", window)
     state.epoch = welcome.epoch
     if not again:
-        state.info(f"connected to {state.server} ({sanitize(welcome.server)})", state.status)
+        state.info(f"connected to {state.server} ({welcome.server})", state.status)
         if welcome.motd:
             for text in welcome.motd.splitlines():
                 state.info(text, state.status, style="class:motd")
@@ -190,7 +191,7 @@ def _joined(state: ChatState, joined: Joined) -> None:
             state.info(f"topic: {joined.topic}", window)
         for message in history:
             _show(state, window, message, live=False)
-        state.info(f"members: {' '.join(sanitize(n) for n in joined.members)}", window)
+        state.info(f"members: {' '.join(joined.members)}", window)
         return
     last = window.last_seq
     missed = [m for m in history if m.seq > last]
