@@ -1,6 +1,6 @@
 """Wiring for the interactive client: connection events -> state -> screen.
 
-:class:`ChatClient` owns a :class:`~chat_client.connection.Connection` that
+:class:`ChatClient` owns a :class:`~chat_client.reconnect.Connection` that
 has already been welcomed, a :class:`~chat_client.state.ChatState` and the
 prompt_toolkit application.  The connection's reader runs as the
 application's background task; each event updates the state and asks for a
@@ -22,9 +22,11 @@ from prompt_toolkit.output import Output
 from protocol import Welcome
 
 from .commands import BellMode
-from .connection import Connection, Event
-from .state import DEFAULT_SCROLLBACK, ChatState
+from .events import Event
+from .reconnect import Connection
+from .state import ChatState
 from .ui import build_application
+from .windows import DEFAULT_SCROLLBACK
 
 __all__ = ["ChatClient"]
 

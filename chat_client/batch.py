@@ -47,16 +47,9 @@ from protocol import (
 
 from . import commands
 from .commands import Context, Local, Problem
-from .connection import (
-    ConnectFailed,
-    Connection,
-    Disconnected,
-    Endpoint,
-    Event,
-    GaveUp,
-    Incoming,
-    Refused,
-)
+from .events import Disconnected, Event, GaveUp, Incoming
+from .link import ConnectFailed, Endpoint, Refused
+from .reconnect import Connection
 from .sanitize import sanitize
 
 __all__ = ["BatchClient", "format_message", "format_whisper", "read_lines"]

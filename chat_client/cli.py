@@ -22,9 +22,10 @@ from protocol import is_valid_nick, is_valid_room
 
 from .batch import BatchClient, read_lines
 from .commands import BELL_MODES
-from .connection import ConnectFailed, Connection, Endpoint, Refused, alternative_nick
+from .link import ConnectFailed, Endpoint, Refused, alternative_nick
+from .reconnect import Connection
 from .sanitize import sanitize
-from .state import DEFAULT_SCROLLBACK
+from .windows import DEFAULT_SCROLLBACK
 
 __all__ = ["main", "parse_address"]
 
@@ -157,11 +158,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _complain(text: str) -> None:
+    """Say why on standard error, in one line; ``text`` may hold a server's words."""
+    print(f"chat-client: {sanitize(text)}", file=sys.stderr)
+
+
 async def _batch(endpoint: Endpoint, nick: str, rooms: list[str], password: str | None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
-    client = BatchClient(endpoint, nick, rooms=rooms, password=password)
+    client = BatchClient(
+        endpoint, nick, rooms=rooms, password=password, out=sys.stdout, err=sys.stderr
+    )
     return await client.run(read_lines(sys.stdin.buffer))
 
 
@@ -186,15 +194,15 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
             welcome = await connection.connect()
             break
         except ConnectFailed as exc:
-            print(f"chat-client: {exc}", file=sys.stderr)
+            _complain(str(exc))
             return 1
         except Refused as exc:
             if exc.code == "auth_failed":
                 what = "wrong password" if args.password else "the server needs --password"
-                print(f"chat-client: {endpoint}: {what}", file=sys.stderr)
+                _complain(f"{endpoint}: {what}")
                 return 1
             if exc.code not in ("nick_taken", "nick_invalid"):
-                print(f"chat-client: {endpoint} refused us: {sanitize(str(exc))}", file=sys.stderr)
+                _complain(f"{endpoint} refused us: {exc}")
                 return 1
             print(sanitize(str(exc)))
             connection.nick = await _ask("nick: ", alternative_nick(connection.nick))

@@ -1,11 +1,18 @@
 """How scrollback lines look: timestamps, nick colours, wrapping.
 
 A :class:`Line` is one entry of a window's scrollback, already formatted as
-prompt_toolkit ``(style, text)`` fragments.  Every fragment's text goes
-through :func:`chat_client.sanitize.sanitize` when the line is built, so a
-line can never carry a control character to the terminal.  :meth:`Line.rows`
-wraps it to a width, indenting continuation rows and the later lines of a
-multi-line message under the text, and caches the result.
+prompt_toolkit ``(style, text)`` fragments.  :meth:`Line.rows` wraps it to a
+width, indenting continuation rows and the later lines of a multi-line
+message under the text, and caches the result.
+
+Peer text is sanitised once, where a line is made: by the functions that
+build lines, :func:`message_line`, :func:`whisper_line` and
+:func:`system_line`, each of which passes every piece of network text it
+puts in a line through :func:`chat_client.sanitize.sanitize` -- message text
+as multi-line text, nicks and everything else as one line, so a newline in a
+nick cannot start a row that looks like another message.  The
+:class:`Line` constructor takes its fragments as they are: make every line
+that holds network text with those functions, never with ``Line(...)``.
 
 Styles are class names (``class:nick.3``, ``class:system``); ``ui.STYLE``
 gives them colours.
@@ -90,7 +97,11 @@ def clock_text(ts: float) -> str:
 
 
 class Line:
-    """One scrollback entry.  ``seq`` is the room message's sequence number."""
+    """One scrollback entry.  ``seq`` is the room message's sequence number.
+
+    ``fragments`` are shown as given: text from the network must already have
+    been sanitised (the line-building functions below do it).
+    """
 
     __slots__ = ("_rows", "_width", "fragments", "indent", "mention", "seq")
 
@@ -102,9 +113,7 @@ class Line:
         seq: int | None = None,
         mention: bool = False,
     ) -> None:
-        self.fragments: Fragments = [
-            (style, sanitize(text, multiline=True)) for style, text in fragments
-        ]
+        self.fragments: Fragments = list(fragments)
         self.indent = indent
         self.seq = seq
         self.mention = mention

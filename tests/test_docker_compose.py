@@ -1,13 +1,15 @@
-"""docker-compose.yml and the Dockerfile start a server that really works.
+"""docker-compose.yml and the Dockerfile start a server that really works, and a bot.
 
 No Docker engine is needed: the service's command line is checked against the
 CLI parser, then run as a local process on a free loopback port, and the
-healthcheck's own snippet is run against it.
+healthcheck's own snippet is run against it.  The demo bot's command line is
+checked against the bot's own parser.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import re
@@ -72,6 +74,17 @@ def with_option(argv: list[str], option: str, value: str) -> list[str]:
 def child_environment() -> dict[str, str]:
     """The test's environment minus CHAT_* settings, like ``environ={}`` below."""
     return {key: value for key, value in os.environ.items() if not key.startswith("CHAT_")}
+
+
+def test_compose_demo_bot_runs_the_client_packages_bot_against_the_node() -> None:
+    document = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    bot: dict[str, Any] = document["services"]["demo-bot"]
+    argv = bot["command"]
+    assert argv[:3] == ["python", "-m", "chat_client.demo_bot"]
+    module = importlib.import_module(argv[2])
+    args = module.parse_args(argv[3:])
+    assert (args.host, args.port) == ("hubbub", parse_args(command()[1:], environ={}).port)
+    assert "hubbub" in bot["depends_on"]
 
 
 def test_compose_command_is_accepted_by_the_cli() -> None:

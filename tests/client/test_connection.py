@@ -5,19 +5,9 @@ import socket
 
 import pytest
 
-from chat_client.connection import (
-    Backoff,
-    Connected,
-    ConnectFailed,
-    Connection,
-    Disconnected,
-    Endpoint,
-    Event,
-    Incoming,
-    Refused,
-    Retrying,
-    alternative_nick,
-)
+from chat_client.events import Connected, Disconnected, Event, Incoming, Retrying
+from chat_client.link import ConnectFailed, Endpoint, Refused, alternative_nick
+from chat_client.reconnect import Backoff, Connection
 from chat_server.server import run_server
 from protocol import Join, Joined
 from tests.conftest import loopback_config

@@ -10,14 +10,9 @@ from collections.abc import Iterator
 import pexpect
 import pytest
 
-from chat_client.connection import (
-    Backoff,
-    Connected,
-    Connection,
-    Disconnected,
-    Endpoint,
-    Event,
-)
+from chat_client.events import Connected, Disconnected, Event
+from chat_client.link import Endpoint
+from chat_client.reconnect import Backoff, Connection
 
 from .helpers import Recorder
 from .processes import CLIENT, ChatServer, Tmux

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 
 from chat_client.batch import format_message, format_whisper
+from chat_client.events import Connected, Disconnected, GaveUp, Incoming, Retrying
 from chat_client.sanitize import sanitize
+from chat_client.state import ChatState
 from chat_client.view import Line, message_line, system_line, whisper_line
-from protocol import Message
+from protocol import Message, ServerMessage, Welcome, parse_server
 
 from .helpers import message, whisper
 
@@ -89,3 +93,68 @@ def test_batch_output_carries_no_control_character(text: str) -> None:
     printed += format_whisper(whisper(text, nick=text, to="bot"))
     for line in printed:
         assert RAW_CONTROL.search(line) is None
+
+
+def _inert(line: Line) -> None:
+    """No fragment of ``line`` as made (before any wrapping) holds a control."""
+    for _, fragment in line.fragments:
+        assert RAW_CONTROL.search(fragment) is None, fragment
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_the_line_builders_are_the_gate(text: str) -> None:
+    """The functions that make lines sanitise every piece of network text they use."""
+    made = message_line(_message(f"{text}\nsecond", nick=f"e{text}\nve"), "alice")
+    _inert(made)
+    assert "^Jve> " in made.text, "a newline in a nick must not start a row"
+    assert made.text.endswith("\nsecond"), "a newline in a message starts a row"
+    for line in (
+        whisper_line(whisper(f"{text}\nb", nick=f"{text}\n", to="alice"), "alice"),
+        whisper_line(whisper(f"{text}\nb", nick="alice", to=f"{text}\n"), "alice"),
+    ):
+        _inert(line)
+        assert "^J*" in line.text
+    shown = system_line(f"{text} has\njoined")
+    _inert(shown)
+    assert shown.text.endswith(" has^Jjoined")
+
+
+def _hostile_server(text: str) -> list[ServerMessage]:
+    """One of each server message, every string in it holding ``text``."""
+    past = {"room": "general", "from": f"e{text}", "text": text, "ts": 0.0, "seq": 1}
+    objects: list[dict[str, Any]] = [
+        {"type": "joined", "room": "general", "members": ["alice", f"b{text}"],
+         "topic": text, "history": [{"type": "message", **past}]},
+        {"type": "message", **past, "seq": 2, "action": True},
+        {"type": "presence", "room": "general", "nick": f"c{text}", "event": "join"},
+        {"type": "presence", "room": "general", "nick": f"c{text}", "event": "quit",
+         "reason": text},
+        {"type": "topic", "room": "general", "topic": text, "by": f"d{text}"},
+        {"type": "nick_changed", "old": f"c{text}", "new": f"f{text}"},
+        {"type": "whisper", "from": f"g{text}", "to": "alice", "text": text, "ts": 0.0},
+        {"type": "room_list", "rooms": [{"name": f"r{text}", "members": 1, "topic": text}]},
+        {"type": "members", "room": f"r{text}", "members": [f"h{text}"]},
+        {"type": "error", "code": f"x{text}", "message": text},
+        {"type": "bye", "reason": text},
+    ]  # fmt: skip
+    return [parse_server(json.dumps(obj).encode()) for obj in objects]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_every_line_made_from_a_hostile_server_is_inert(text: str) -> None:
+    """Whatever the server says, each line the client adds is made through a builder."""
+    state = ChatState(nick="alice", server="test:1", send=lambda message: True)
+    welcome = Welcome(
+        nick="alice", epoch="e", server=text, rooms=[f"r{text}"], motd=f"{text}\n{text}"
+    )
+    state.handle(Connected(welcome, again=False))
+    state.join("general")
+    for said in _hostile_server(text):
+        state.handle(Incoming(said))
+    state.handle(Disconnected(text))
+    state.handle(Retrying(1.0, 1, text))
+    state.handle(GaveUp(text))
+    lines = [line for window in state.windows for line in window.lines]
+    assert len(lines) > 20
+    for line in lines:
+        _inert(line)

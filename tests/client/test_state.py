@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from chat_client.connection import Connected, Disconnected, Incoming
+from chat_client.events import Connected, Disconnected, Incoming
 from chat_client.state import ChatState
 from protocol import (
     Error,

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from chat_client.connection import Connected, Disconnected, Incoming
+from chat_client.events import Connected, Disconnected, Incoming
 from chat_client.state import ChatState
 from protocol import MessageError, Welcome, parse_server
 

@@ -13,7 +13,8 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from chat_client.app import ChatClient
-from chat_client.connection import Backoff, Connection, Endpoint
+from chat_client.link import Endpoint
+from chat_client.reconnect import Backoff, Connection
 from chat_server.server import Server, run_server
 from protocol import Message, Say
 from tests.conftest import loopback_config

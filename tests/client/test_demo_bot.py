@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
+import sys
 
-from chat_server.demo_bot import run
+from chat_client.demo_bot import run
 from protocol import Message
 from tests.server.helpers import close_all, serving, welcomed
 
@@ -31,3 +33,16 @@ async def test_the_bot_greets_a_newcomer_and_posts_when_quiet() -> None:
         finally:
             bot.cancel()
             await asyncio.gather(bot, return_exceptions=True)
+
+
+def test_python_m_chat_client_demo_bot_is_the_bot() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "chat_client.demo_bot", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: hubbub-demo-bot")
+    assert "--every" in done.stdout

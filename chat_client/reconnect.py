@@ -1,15 +1,16 @@
-"""The client's network side: connect, handshake, read, reconnect.
+"""A connection to one server that comes back by itself.
 
-:class:`Link` is one open TCP (or TLS) connection that frames and parses with
-the shared ``protocol`` package.  :class:`Connection` keeps a logical
-connection alive on top of it: call :meth:`Connection.connect` once (it raises
-:class:`ConnectFailed` or :class:`Refused` with a one-line reason for people),
-then run :meth:`Connection.run` as a background task.  It answers the server's
-``ping`` itself, reports everything else through the ``on_event`` callback,
-and when the connection drops -- or the server says ``bye`` -- it waits
-(:class:`Backoff`: 1 s doubling to 30 s, with jitter) and connects again with
-the same nick.  Re-joining rooms is the caller's business: it is told
-:class:`Connected` with ``again=True``.
+:class:`Connection` keeps a logical connection alive on top of
+:class:`~chat_client.link.Link`: call :meth:`Connection.connect` once (it
+raises :class:`~chat_client.link.ConnectFailed` or
+:class:`~chat_client.link.Refused` with a one-line reason for people), then
+run :meth:`Connection.run` as a background task.  It answers the server's
+``ping`` itself, reports everything else through the ``on_event`` callback
+(see :mod:`chat_client.events`), and when the connection drops -- or the
+server says ``bye`` -- it waits (:class:`Backoff`: 1 s doubling to 30 s, with
+jitter) and connects again with the same nick.  Re-joining rooms is the
+caller's business: it is told :class:`~chat_client.events.Connected` with
+``again=True``.
 
 The sleep function and the jitter's random source are injected, so tests can
 run the reconnect schedule on a fake clock.
@@ -21,193 +22,28 @@ import asyncio
 import contextlib
 import logging
 import random
-import socket
-import ssl
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel
 
-from protocol import (
-    PROTOCOL_VERSION,
-    Bye,
-    Decoder,
-    Error,
-    FrameError,
-    Hello,
-    MessageError,
-    Ping,
-    Pong,
-    Quit,
-    ServerMessage,
-    Welcome,
-    encode,
-    parse_server,
+from protocol import Bye, Ping, Pong, Quit, Welcome
+
+from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
+from .link import (
+    ConnectFailed,
+    ConnectionLost,
+    Endpoint,
+    Link,
+    Refused,
+    alternative_nick,
+    handshake,
 )
 
-__all__ = [
-    "Backoff",
-    "ConnectFailed",
-    "Connected",
-    "Connection",
-    "ConnectionLost",
-    "Disconnected",
-    "Endpoint",
-    "Event",
-    "GaveUp",
-    "Incoming",
-    "Link",
-    "Refused",
-    "Retrying",
-    "alternative_nick",
-]
+__all__ = ["RETRYABLE", "Backoff", "Connection", "Sleep", "State"]
 
 logger = logging.getLogger(__name__)
-
-#: The client accepts frames up to this size; the server's own limit is lower.
-MAX_FRAME = 16 * 1024 * 1024
-READ_SIZE = 65536
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where the server is.  ``tls`` is ``None`` for plain TCP."""
-
-    host: str
-    port: int
-    tls: ssl.SSLContext | None = None
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-class ConnectFailed(Exception):
-    """The server could not be reached; ``str()`` is one line for people."""
-
-
-class ConnectionLost(Exception):
-    """An open connection ended; ``str()`` says why."""
-
-
-class Refused(Exception):
-    """The server answered ``hello`` with an ``error``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{message} ({code})")
-        self.code = code
-        self.message = message
-
-
-def alternative_nick(nick: str) -> str:
-    """The nick to suggest when ``nick`` is taken: ``alice`` -> ``alice_``."""
-    return (nick + "_") if len(nick) < 32 else nick[:31] + "_"
-
-
-class Link:
-    """One open connection: frames out with :meth:`send`, messages in with :meth:`recv`.
-
-    Call :meth:`close` when done.  :meth:`recv` raises :class:`ConnectionLost`
-    when the stream ends or breaks; it skips message types this version does
-    not know and bodies it cannot parse.
-    """
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._decoder = Decoder(max_frame=MAX_FRAME)
-
-    @classmethod
-    async def open(cls, endpoint: Endpoint, *, limit: float = 10.0) -> Link:
-        """Connect within ``limit`` seconds; raises :class:`ConnectFailed` with a clear reason."""
-        where = str(endpoint)
-        try:
-            async with asyncio.timeout(limit):
-                reader, writer = await asyncio.open_connection(
-                    endpoint.host,
-                    endpoint.port,
-                    ssl=endpoint.tls,
-                    server_hostname=endpoint.host if endpoint.tls else None,
-                    limit=READ_SIZE,
-                )
-        except socket.gaierror:
-            raise ConnectFailed(f"cannot resolve host {endpoint.host!r}") from None
-        except ConnectionRefusedError:
-            raise ConnectFailed(
-                f"connection refused by {where} (is chat-server running there?)"
-            ) from None
-        except TimeoutError:
-            raise ConnectFailed(f"timed out connecting to {where}") from None
-        except ssl.SSLError as exc:
-            raise ConnectFailed(f"TLS with {where} failed: {exc.reason or exc}") from None
-        except OSError as exc:
-            raise ConnectFailed(f"cannot connect to {where}: {exc.strerror or exc}") from None
-        return cls(reader, writer)
-
-    def send(self, message: BaseModel) -> None:
-        """Queue one message for sending; a closed link drops it silently."""
-        if not self._writer.is_closing():
-            self._writer.write(encode(message))
-
-    async def drain(self) -> None:
-        """Wait until the send buffer is low; raises :class:`ConnectionLost`."""
-        try:
-            await self._writer.drain()
-        except (OSError, RuntimeError) as exc:
-            raise ConnectionLost(f"connection lost: {exc}") from None
-
-    async def recv(self) -> ServerMessage:
-        """The next message from the server; raises :class:`ConnectionLost`."""
-        while True:
-            try:
-                body = self._decoder.next_frame()
-            except FrameError as exc:
-                raise ConnectionLost(f"broken frame from the server: {exc}") from None
-            if body is not None:
-                try:
-                    return parse_server(body)
-                except MessageError as exc:
-                    if exc.code != "unknown_type":
-                        logger.warning("ignoring a server frame: %s", exc.message)
-                    continue
-            try:
-                data = await self._reader.read(READ_SIZE)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConnectionLost(f"connection lost: {exc}") from None
-            if not data:
-                raise ConnectionLost("the server closed the connection")
-            self._decoder.feed(data)
-
-    def abort(self) -> None:
-        """Close at once, discarding anything unsent; :meth:`recv` then raises."""
-        self._writer.transport.abort()
-
-    async def close(self) -> None:
-        """Close the connection; never raises."""
-        self._writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError, RuntimeError, TimeoutError):
-            async with asyncio.timeout(1.0):
-                await self._writer.wait_closed()
-
-
-async def handshake(link: Link, nick: str, password: str | None) -> Welcome:
-    """Send ``hello`` and wait for ``welcome``, answering pings meanwhile.
-
-    Raises :class:`Refused` if the server answers ``error``, and
-    :class:`ConnectionLost` if it closes first.
-    """
-    link.send(Hello(nick=nick, protocol=PROTOCOL_VERSION, password=password))
-    while True:
-        message = await link.recv()
-        if isinstance(message, Welcome):
-            return message
-        if isinstance(message, Error):
-            raise Refused(message.code, message.message)
-        if isinstance(message, Ping):
-            link.send(Pong(token=message.token))
-        elif isinstance(message, Bye):
-            raise ConnectionLost(f"the server said bye: {message.reason}")
 
 
 @dataclass
@@ -232,43 +68,6 @@ class Backoff:
             delay = min(delay * self.factor, self.maximum)
 
 
-@dataclass(frozen=True)
-class Connected:
-    """Welcomed; ``again`` is true after a reconnect (re-join the rooms now)."""
-
-    welcome: Welcome
-    again: bool
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A message from the server (pings are answered and not reported)."""
-
-    message: ServerMessage
-
-
-@dataclass(frozen=True)
-class Disconnected:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Retrying:
-    """Waiting ``delay`` seconds before attempt number ``attempt``."""
-
-    delay: float
-    attempt: int
-    error: str
-
-
-@dataclass(frozen=True)
-class GaveUp:
-    """The server refused us for good (say, the password changed)."""
-
-    reason: str
-
-
-Event = Connected | Incoming | Disconnected | Retrying | GaveUp
 State = Literal["offline", "online", "waiting", "connecting", "closed"]
 Sleep = Callable[[float], Awaitable[None]]
 

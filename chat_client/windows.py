@@ -1,0 +1,200 @@
+"""The client's windows and the window manager.
+
+A :class:`Window` is one scrollback: the status window, a room, or a private
+conversation ("query"), with what the status bar and completion need to know
+about it (members, recent speakers, topic, unread counts) and what the
+reducer needs to show each room message once (the ``seq`` range it holds,
+messages held back while a gap is fetched).
+
+:class:`Windows` is the ordered list of windows the user numbers from 1, and
+which one is current.  The status window is always first and never closes.
+Switching to a window marks it read.  Nothing here sends or draws: the reducer
+and the typed-line executor change windows, the UI reads them and repaints.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, overload
+
+from protocol import Message, fold
+
+from .view import Line
+
+__all__ = ["DEFAULT_SCROLLBACK", "Window", "WindowKind", "Windows"]
+
+DEFAULT_SCROLLBACK = 10_000
+
+WindowKind = Literal["status", "room", "query"]
+
+
+@dataclass(eq=False)
+class Window:
+    """One window: the status window, a room, or a private conversation."""
+
+    kind: WindowKind
+    name: str
+    cap: int = DEFAULT_SCROLLBACK
+    lines: deque[Line] = field(init=False)
+    members: dict[str, str] = field(default_factory=dict)
+    speakers: list[str] = field(default_factory=list)
+    topic: str | None = None
+    joined: bool = False
+    unread: int = 0
+    mentions: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    #: Rows scrolled up from the bottom, counted in lines; 0 follows new lines.
+    scroll: int = 0
+    older: Literal["idle", "loading", "done"] = "idle"
+    #: While filling a gap after a reconnect: messages held back, in seq order.
+    catchup: list[Message] | None = None
+
+    def __post_init__(self) -> None:
+        self.lines = deque(maxlen=self.cap)
+
+    @property
+    def key(self) -> str:
+        """The name folded for comparison: ``General`` and ``general`` are one window."""
+        return fold(self.name)
+
+    def add(self, line: Line) -> None:
+        """Append a line; a window scrolled up stays where it is."""
+        self.lines.append(line)
+        if self.scroll:
+            self.scroll = min(self.scroll + 1, len(self.lines) - 1)
+
+    def add_message(self, line: Line) -> None:
+        """Append a room message's line (it must carry a ``seq``) and note its seq."""
+        assert line.seq is not None
+        self.add(line)
+        if self.first_seq is None:
+            self.first_seq = line.seq
+        self.last_seq = line.seq
+
+    def prepend(self, lines: list[Line]) -> None:
+        """Put older lines above the others, as many as the cap leaves room for."""
+        room = self.cap - len(self.lines)
+        for line in reversed(lines[-room:] if room > 0 else []):
+            self.lines.appendleft(line)
+            if line.seq is not None:
+                self.first_seq = line.seq
+
+    def spoke(self, nick: str) -> None:
+        """Note that ``nick`` just said something (for completion, most recent first)."""
+        key = fold(nick)
+        if key in self.speakers:
+            self.speakers.remove(key)
+        self.speakers.insert(0, key)
+        del self.speakers[50:]
+
+    def completion_nicks(self) -> list[str]:
+        """Members, recent speakers first, then the rest alphabetically."""
+        recent = [self.members[key] for key in self.speakers if key in self.members]
+        rest = sorted(
+            (nick for key, nick in self.members.items() if key not in self.speakers),
+            key=fold,
+        )
+        return recent + rest
+
+
+class Windows(Sequence[Window]):
+    """The windows in the order the user numbers them, and the current one.
+
+    Index 0 is the status window.  Every window opened here keeps
+    ``scrollback`` lines at most.
+    """
+
+    def __init__(self, scrollback: int = DEFAULT_SCROLLBACK) -> None:
+        self.scrollback = scrollback
+        self._windows: list[Window] = [Window("status", "status", cap=scrollback)]
+        #: The index of the window on screen.
+        self.current = 0
+
+    @overload
+    def __getitem__(self, index: int) -> Window: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Window]: ...
+
+    def __getitem__(self, index: int | slice) -> Window | list[Window]:
+        return self._windows[index]
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def __iter__(self) -> Iterator[Window]:
+        return iter(self._windows)
+
+    @property
+    def window(self) -> Window:
+        """The window on screen."""
+        return self._windows[self.current]
+
+    @property
+    def status(self) -> Window:
+        """The status window (always the first)."""
+        return self._windows[0]
+
+    def find(self, name: str, kind: WindowKind | None = None) -> Window | None:
+        """The window called ``name`` (any case), of ``kind`` if given, or ``None``."""
+        key = fold(name)
+        for window in self._windows:
+            if window.key == key and (kind is None or window.kind == kind):
+                return window
+        return None
+
+    def open(self, kind: WindowKind, name: str) -> Window:
+        """The ``kind`` window called ``name``, added at the end if there is none yet."""
+        window = self.find(name, kind)
+        if window is None:
+            window = Window(kind, name, cap=self.scrollback)
+            self._windows.append(window)
+        return window
+
+    def switch(self, index: int) -> bool:
+        """Make window ``index`` (0-based) current; returns whether it exists."""
+        if not 0 <= index < len(self._windows):
+            return False
+        self.current = index
+        window = self._windows[index]
+        window.unread = window.mentions = 0
+        return True
+
+    def switch_to(self, window: Window) -> None:
+        """Make ``window`` current; it must be one of these windows (else ValueError)."""
+        self.switch(self._windows.index(window))
+
+    def cycle(self, step: int) -> None:
+        """Ctrl-N / Ctrl-P: the next or previous window, wrapping around."""
+        self.switch((self.current + step) % len(self._windows))
+
+    def close(self, window: Window) -> None:
+        """Remove ``window`` (never the status window).
+
+        The window on screen stays on screen; if it was ``window``, the one
+        before it takes its place.
+        """
+        if window.kind == "status":
+            return
+        index = self._windows.index(window)
+        self._windows.remove(window)
+        if self.current >= index:
+            self.current = max(0, self.current - 1)
+        self.switch(self.current)
+
+    def count_unseen(self, window: Window, *, mention: bool) -> None:
+        """Count a new line in ``window`` as unread, unless it is on screen right now."""
+        if window is self.window and window.scroll == 0:
+            return
+        window.unread += 1
+        if mention:
+            window.mentions += 1
+
+    def activity(self) -> Iterable[tuple[int, Window]]:
+        """Other windows with unread lines, as (1-based number, window)."""
+        for number, window in enumerate(self._windows, 1):
+            if window is not self.window and (window.unread or window.mentions):
+                yield number, window
