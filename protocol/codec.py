@@ -137,9 +137,10 @@ def parse_server(body: bytes) -> ServerMessage:
 
     Raises :class:`MessageError`: ``unknown_type`` for a type this version does
     not know (a client should ignore it), ``bad_message`` for anything else.
+    An ``error`` whose code this version does not know is kept: a client shows it.
     """
     try:
-        return SERVER_ADAPTER.validate_json(body)
+        return SERVER_ADAPTER.validate_json(body, context={"newer_codes": True})
     except ValidationError as exc:
         if any(e["type"] == "union_tag_invalid" for e in exc.errors()):
             raise MessageError("unknown_type", "unknown message type") from None

@@ -21,7 +21,10 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -372,9 +375,21 @@ class History(_Model):
     messages: list[Message]
 
 
+def _known_or_newer(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """A code of this version, or any string when reading a server (``newer_codes``):
+    a newer server may send codes this client does not know, and it still shows them."""
+    try:
+        return handler(value)
+    except ValidationError:
+        context = info.context
+        if isinstance(value, str) and isinstance(context, dict) and context.get("newer_codes"):
+            return value
+        raise
+
+
 class Error(_Model):
     type: Literal["error"] = "error"
-    code: ErrorCode
+    code: Annotated[ErrorCode, WrapValidator(_known_or_newer)]
     message: str
     ref: str | None = Field(default=None, exclude_if=_absent)
     id: str | None = Field(default=None, exclude_if=_absent)

@@ -41,6 +41,7 @@ from protocol import (
     fold,
     is_valid_nick,
     is_valid_room,
+    parse_server,
 )
 
 
@@ -200,3 +201,10 @@ def test_fold_makes_names_case_insensitive() -> None:
     assert fold("Alice") == fold("ALICE") == fold("alice")
     assert fold("Lobby.Main") == fold("lobby.main")
     assert fold("bob") != fold("bob_")
+
+
+def test_a_client_keeps_an_error_code_of_a_newer_server() -> None:
+    error = parse_server(b'{"type":"error","code":"from_the_future","message":"hm"}')
+    assert isinstance(error, Error)
+    code: str = error.code  # typed as this version's codes; holds the newer one
+    assert code == "from_the_future"
