@@ -17,13 +17,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import BadFrame, FrameTooLarge, MessageError
+from .fields import DEFAULT_MAX_TEXT, MAX_ID_LENGTH, RULE_CODES
 from .models import (
     CLIENT_ADAPTER,
     CLIENT_TYPES,
-    DEFAULT_MAX_TEXT,
-    MAX_ID_LENGTH,
     PRE_WELCOME_TYPES,
-    RULE_CODES,
     SERVER_ADAPTER,
     ClientMessage,
     ServerMessage,

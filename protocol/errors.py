@@ -16,7 +16,7 @@ raised from this package is a bug.
 
 from __future__ import annotations
 
-from .models import ErrorCode
+from .fields import ErrorCode
 
 
 class ProtocolError(Exception):

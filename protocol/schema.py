@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from .models import CLIENT_ADAPTER, PROTOCOL_VERSION, SERVER_ADAPTER
+from .fields import PROTOCOL_VERSION
+from .models import CLIENT_ADAPTER, SERVER_ADAPTER
 
 
 def schema() -> dict[str, Any]:

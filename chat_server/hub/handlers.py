@@ -16,6 +16,7 @@ from typing import Any
 
 from protocol import (
     HISTORY_LIMIT_DEFAULT,
+    NICK_RULE,
     PROTOCOL_VERSION,
     Hello,
     History,
@@ -43,7 +44,6 @@ from protocol import (
     fold,
     is_valid_nick,
 )
-from protocol.models import NICK_RULE
 
 from ..changes import Departed, Entered, Forgotten
 from .context import Context

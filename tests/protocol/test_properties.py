@@ -48,7 +48,7 @@ from protocol import (
     parse_client,
     parse_server,
 )
-from protocol.models import NICK_RE, ROOM_RE
+from protocol.fields import NICK_RE, ROOM_RE
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
