@@ -186,7 +186,12 @@ class Hub:
                     ctx.post.reply(seat, error)
                     continue
                 if self._takes(seat, request) and self._spend(seat, request):
-                    HANDLERS[type(request)](ctx, seat, request)
+                    handler = HANDLERS.get(type(request))
+                    if handler is None:
+                        text = f"{request.type} is not offered by this server"
+                        ctx.post.error(seat, "unknown_type", text, request)
+                    else:
+                        handler(ctx, seat, request)
                 if seat.waiting:
                     break
         finally:
