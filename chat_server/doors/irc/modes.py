@@ -13,9 +13,10 @@ o v   prefix  a nick to op or voice
 ====  ======  =========================================================
 
 :func:`parse_channel_modes` never raises: as servers do, it keeps every change
-it understood and reports the rest, so the door applies what it can and
-answers 472 for each unknown letter, 461 if an argument was missing, and 696
-(or 525 for a key) for an argument it cannot take.
+it understood and reports the rest, so the door applies what it can and sends
+:func:`problem_replies`: 472 for each unknown letter, 461 if an argument was
+missing, 472 for a ban mask hubbub cannot hold (as PROTOCOL.md asks), 525 for
+a malformed key and 696 for a limit below 1.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .mapping import BanMask, parse_ban_mask
+from .numerics import (
+    ERR_INVALIDKEY,
+    ERR_INVALIDMODEPARAM,
+    ERR_NEEDMOREPARAMS,
+    ERR_UNKNOWNMODE,
+    reply,
+)
+from .wire import IrcMessage
 
 LIST_MODES = "b"
 KEY_MODES = "k"
@@ -97,7 +106,7 @@ class ParsedModes:
     that needed an argument none was left for (461 ``MODE``); ``invalid``:
     ``(letter, argument)`` pairs refused, a limit that is not a positive
     integer, a ban mask hubbub cannot hold or a key that is not 1-32
-    characters without a comma (696, or 525 for ``k``).
+    characters without a comma (see :func:`problem_replies`).
     """
 
     changes: tuple[ModeChange, ...] = ()
@@ -266,3 +275,27 @@ def room_mode_request(changes: Sequence[ModeChange]) -> dict[str, bool | str | i
             case LimitChange(limit):
                 fields["limit"] = limit
     return fields
+
+
+_INVALID_TEXT = {
+    "b": "A ban mask is nick!*@* or *!*@address, with an IP address or CIDR network",
+    "l": "The limit must be a whole number of at least 1",
+}
+
+
+def problem_replies(server: str, nick: str, channel: str, parsed: ParsedModes) -> list[IrcMessage]:
+    """The replies for what :func:`parse_channel_modes` could not take: 472 per
+    unknown letter, one 461 if arguments were missing, then per refused
+    argument 472 (a ban mask), 525 (a key) or 696 (a limit)."""
+    out = [reply(server, nick, ERR_UNKNOWNMODE, letter) for letter in parsed.unknown]
+    if parsed.missing:
+        out.append(reply(server, nick, ERR_NEEDMOREPARAMS, "MODE"))
+    for letter, value in parsed.invalid:
+        if letter in LIST_MODES:
+            out.append(reply(server, nick, ERR_UNKNOWNMODE, letter, text=_INVALID_TEXT[letter]))
+        elif letter in KEY_MODES:
+            out.append(reply(server, nick, ERR_INVALIDKEY, channel))
+        else:
+            text = _INVALID_TEXT[letter]
+            out.append(reply(server, nick, ERR_INVALIDMODEPARAM, channel, letter, value, text=text))
+    return out

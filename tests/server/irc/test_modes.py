@@ -22,6 +22,7 @@ from chat_server.doors.irc.modes import (
     ParsedModes,
     RoomModes,
     parse_channel_modes,
+    problem_replies,
     render_changes,
     render_room_modes,
     room_mode_request,
@@ -176,3 +177,20 @@ def test_room_mode_request_holds_the_room_wide_changes_only() -> None:
         "limit": None,
     }
     assert room_mode_request(parse_channel_modes("+ob", ["a", "b"]).changes) == {}
+
+
+def test_problem_replies_answer_each_refusal_with_its_numeric() -> None:
+    parsed = parse_channel_modes("+zbklo", ["*!*@host.example", "a,b", "0"])
+    lines = [m.serialize().decode() for m in problem_replies("hub.lan", "al", "#r", parsed)]
+    assert lines == [
+        ":hub.lan 472 al z :is unknown mode char to me\r\n",
+        ":hub.lan 461 al MODE :Not enough parameters\r\n",
+        ":hub.lan 472 al b :A ban mask is nick!*@* or *!*@address, with an IP address or CIDR"
+        " network\r\n",
+        ":hub.lan 525 al #r :Key is not well-formed\r\n",
+        ":hub.lan 696 al #r l 0 :The limit must be a whole number of at least 1\r\n",
+    ]
+
+
+def test_problem_replies_of_a_clean_parse_are_none() -> None:
+    assert problem_replies("hub.lan", "al", "#r", parse_channel_modes("+i")) == []
