@@ -26,9 +26,10 @@ Where the specifications leave a choice, this module decides:
   text can never end a line early.  The part after the tags never exceeds 512
   bytes: a longer last parameter is cut at a code point boundary.  To send a
   long text whole, split it first with :mod:`.text`.
-- **Tags.** A key the grammar does not allow is skipped, not refused (the
-  message-tags spec forbids rejecting a message for it); of repeated keys the
-  last one wins; an empty value is the same as no value, ``""``.
+- **Tags.** A key the grammar does not allow is skipped, not refused, as ergo
+  does; of repeated keys the last one wins (message-tags: clients "SHOULD
+  discard all but the final occurrence"); an empty value is the same as no
+  value, ``""``.
 """
 
 from __future__ import annotations
