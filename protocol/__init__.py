@@ -41,10 +41,13 @@ from .files import (
     TransferDone,
     TransferReady,
     UploadTicket,
+    format_size,
     safe_file_name,
+    shared_text,
 )
 from .models import (
     CLIENT_ADAPTER,
+    OPENING_TYPES,
     PRE_WELCOME_TYPES,
     RATED_TYPES,
     SERVER_ADAPTER,
@@ -125,6 +128,7 @@ __all__ = [
     "MAX_FILE_NAME",
     "MAX_REASON",
     "NICK_RULE",
+    "OPENING_TYPES",
     "PRE_WELCOME_TYPES",
     "PROTOCOL_VERSION",
     "RATED_TYPES",
@@ -209,6 +213,7 @@ __all__ = [
     "encode",
     "encode_body",
     "fold",
+    "format_size",
     "frame",
     "is_valid_key",
     "is_valid_nick",
@@ -216,4 +221,5 @@ __all__ = [
     "parse_client",
     "parse_server",
     "safe_file_name",
+    "shared_text",
 ]

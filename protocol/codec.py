@@ -21,7 +21,7 @@ from .fields import DEFAULT_MAX_TEXT, MAX_ID_LENGTH, RULE_CODES
 from .models import (
     CLIENT_ADAPTER,
     CLIENT_TYPES,
-    PRE_WELCOME_TYPES,
+    OPENING_TYPES,
     SERVER_ADAPTER,
     ClientMessage,
     ServerMessage,
@@ -70,6 +70,16 @@ class Decoder:
         """Bytes received but not yet returned as a frame."""
         return len(self._buffer) - self._pos
 
+    def drain(self) -> bytes:
+        """Take the bytes received but not returned as a frame; the decoder is then empty.
+
+        For a stream that stops being frames (a side connection after its
+        ``transfer`` frame): what follows the last frame is raw data.
+        """
+        rest = bytes(memoryview(self._buffer)[self._pos :])
+        self._buffer, self._pos = b"", 0
+        return rest
+
     def feed(self, data: bytes) -> None:
         if self._pos == len(self._buffer):
             self._buffer, self._pos = data, 0  # the common case: nothing left over
@@ -110,17 +120,19 @@ def parse_client(
     """Validate one client frame body.
 
     ``welcomed`` is the handshake state: before ``welcome`` only ``hello``,
-    ``ping`` and ``pong`` are accepted.  Raises :class:`MessageError` whose
-    ``code`` follows the order of checks in docs/protocol.md: ``bad_message`` for a body
-    that is not a UTF-8 JSON object with a string ``type``, then ``not_ready``,
-    then ``unknown_type``, then ``bad_message`` or the rule's own code
-    (``nick_invalid``, ``room_invalid``, ``text_too_long``) for the fields.
+    ``ping``, ``pong`` and ``transfer`` (:data:`~protocol.models.OPENING_TYPES`)
+    are accepted; whether a ``transfer`` comes first is the caller's business.
+    Raises :class:`MessageError` whose ``code`` follows the order of checks in
+    docs/protocol.md: ``bad_message`` for a body that is not a UTF-8 JSON object
+    with a string ``type``, then ``not_ready``, then ``unknown_type``, then
+    ``bad_message`` or the rule's own code (``nick_invalid``, ``room_invalid``,
+    ``text_too_long``) for the fields.
     """
     try:
         message: ClientMessage = CLIENT_ADAPTER.validate_json(body, context={"max_text": max_text})
     except ValidationError as exc:
         raise _classify(body, exc, welcomed) from None
-    if not welcomed and message.type not in PRE_WELCOME_TYPES:
+    if not welcomed and message.type not in OPENING_TYPES:
         raise MessageError(
             "not_ready",
             "send hello first",
@@ -180,7 +192,7 @@ def _classify(body: bytes, exc: ValidationError, welcomed: bool) -> MessageError
         )
     if not isinstance(kind, str):
         return MessageError("bad_message", "'type' must be a string", id=msg_id)
-    if not welcomed and kind not in PRE_WELCOME_TYPES:
+    if not welcomed and kind not in OPENING_TYPES:
         return MessageError("not_ready", "send hello first", ref=ref, id=msg_id)
     if kind not in CLIENT_TYPES:
         return MessageError("unknown_type", "unknown message type", ref=ref, id=msg_id)

@@ -48,6 +48,23 @@ def safe_file_name(name: str) -> str | None:
     return base
 
 
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def format_size(size: float) -> str:
+    """``size`` bytes for people: ``512 B``, ``1.5 KiB``, ``50.0 MiB``, ``1.0 GiB``."""
+    unit = 0
+    while size >= 1024 and unit < len(_UNITS) - 1:
+        size /= 1024
+        unit += 1
+    return f"{size:.0f} B" if unit == 0 else f"{size:.1f} {_UNITS[unit]}"
+
+
+def shared_text(name: str, size: int) -> str:
+    """The ``text`` of a file's ``message``, for clients that do not know ``file``."""
+    return f"shared {name} ({format_size(size)})"
+
+
 def _check_name(value: str) -> str:
     safe = safe_file_name(value)
     if safe is None:

@@ -402,6 +402,12 @@ CLIENT_TYPES = frozenset(
 )
 #: What a client may send before ``welcome``.
 PRE_WELCOME_TYPES = frozenset({"hello", "ping", "pong"})
+#: What a frame may be on a connection that is not welcomed: a chat connection's
+#: handshake, or the ``transfer`` that opens a side connection (docs/protocol.md,
+#: "Files").  Only the first frame after any ``ping``/``pong`` may be ``transfer``:
+#: the door that reads it decides, and hands anything else to the hub, which
+#: takes :data:`PRE_WELCOME_TYPES` only.
+OPENING_TYPES = PRE_WELCOME_TYPES | {"transfer"}
 #: Requests that cost one token of the sender's rate limit ("Liveness and limits").
 RATED_TYPES = frozenset(
     {
