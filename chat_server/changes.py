@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from protocol import Message, WhisperMessage
+from protocol import FileInfo, Message, WhisperMessage
 
 
 class StoreError(Exception):
@@ -95,7 +95,50 @@ class Whispered:
     message: WhisperMessage
 
 
-Change = Posted | TopicSet | Forgotten | Entered | Departed | Quit | Renamed | Whispered
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A shared file as the hub and the stores keep it: the wire's ``file`` and where it went.
+
+    Exactly one of ``room`` and ``to`` is set.  ``seq`` is the ``seq`` of the
+    room message that shared it (0 for a whisper).
+    """
+
+    file: FileInfo
+    #: The nick that shared it.
+    owner: str
+    #: Wall-clock time it was shared.
+    ts: float
+    room: str | None = None
+    to: str | None = None
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FileShared:
+    """A file was shared (its ``message`` or ``whisper`` is a change of its own)."""
+
+    record: FileRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FilesRemoved:
+    """Files are gone (expired or evicted for the quota): fetching them is ``no_such_file``."""
+
+    ids: tuple[str, ...]
+
+
+Change = (
+    Posted
+    | TopicSet
+    | Forgotten
+    | Entered
+    | Departed
+    | Quit
+    | Renamed
+    | Whispered
+    | FileShared
+    | FilesRemoved
+)
 
 
 # --- what a store loads ----------------------------------------------------
@@ -121,6 +164,8 @@ class Snapshot:
 
     epoch: str | None = None
     rooms: list[RoomState] = field(default_factory=list)
+    #: The shared files the store keeps, in any order.
+    files: list[FileRecord] = field(default_factory=list)
 
 
 # --- the two sides of the boundary -----------------------------------------

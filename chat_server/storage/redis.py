@@ -12,7 +12,7 @@ by room key); ``hist:ROOM`` (the newest ``--history`` messages, a list);
 ``members:ROOM`` (nick key -> ``NODE<TAB>nick``); ``nick:NICK`` (``SET NX`` with
 an expiry its node keeps refreshing); ``node:ID`` (a heartbeat with the same
 expiry) and ``nodes``; ``published`` (the last change each node published, so a
-retried batch is applied once).
+retried batch is applied once); ``files`` (shared files: id -> the record's JSON).
 
 A node whose heartbeat expires is reaped by the first other node to notice: it
 publishes a ``quit`` for each of the dead node's users.  When Redis is lost,
@@ -44,6 +44,8 @@ from ..changes import (
     Departed,
     Entered,
     Feed,
+    FileShared,
+    FilesRemoved,
     Forgotten,
     Posted,
     Quit,
@@ -54,6 +56,7 @@ from ..changes import (
     TopicSet,
     Whispered,
 )
+from .filerecords import decode_record, encode_record
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,10 @@ elseif kind == 'r' then
     redis.call('HDEL', P .. 'members:' .. ARGV[i], oldkey)
     redis.call('HSET', P .. 'members:' .. ARGV[i], newkey, member)
   end
+elseif kind == 'F' then
+  redis.call('HSET', P .. 'files', ARGV[7], body)
+elseif kind == 'X' then
+  for i = 7, #ARGV do redis.call('HDEL', P .. 'files', ARGV[i]) end
 end
 redis.call('XADD', P .. 'events', 'MAXLEN', '~', ARGV[6], '*',
            'k', kind, 'b', body, 'n', node, 'c', counter)
@@ -296,7 +303,9 @@ class RedisStore:
                         members=nicks,
                     )
                 )
-        return Snapshot(epoch=epoch.decode() if epoch else None, rooms=rooms)
+        bodies = await redis.hvals(P + "files")
+        files = [decode_record(body) for body in bodies]
+        return Snapshot(epoch=epoch.decode() if epoch else None, rooms=rooms, files=files)
 
     # --- changes out -------------------------------------------------------
 
@@ -327,6 +336,10 @@ class RedisStore:
                 self._enqueue("r", body, [fold(old), fold(new), member, *map(fold, rooms)])
             case Whispered(message=whisper):
                 self._enqueue("w", encode_body(whisper).decode(), [])
+            case FileShared(record=record):
+                self._enqueue("F", encode_record(record), [record.file.id])
+            case FilesRemoved(ids=ids):
+                self._enqueue("X", json.dumps({"ids": list(ids)}), list(ids))
         return True
 
     def _quit(self, owner: str, nick: str, reason: str, rooms: tuple[str, ...]) -> None:
@@ -544,6 +557,8 @@ class RedisStore:
                     P + "members:" + key,
                     mapping={fold(nick): f"{self.node}\t{nick}" for nick in mine},
                 )
+        for record in state.files:
+            await redis.hsetnx(P + "files", record.file.id, encode_record(record))
 
 
 def _decode(kind: str, body: bytes) -> Change:
@@ -552,6 +567,8 @@ def _decode(kind: str, body: bytes) -> Change:
         return Posted(Message.model_validate_json(body))
     if kind == "w":
         return Whispered(WhisperMessage.model_validate_json(body))
+    if kind == "F":
+        return FileShared(decode_record(body))
     data: dict[str, Any] = json.loads(body)
     if kind == "t":
         return TopicSet(room=data["room"], topic=data["topic"], by=data["by"])
@@ -570,6 +587,8 @@ def _decode(kind: str, body: bytes) -> Change:
         )
     if kind == "r":
         return Renamed(old=data["old"], new=data["new"], rooms=tuple(data["rooms"]))
+    if kind == "X":
+        return FilesRemoved(ids=tuple(data["ids"]))
     raise ValueError(f"unknown change kind {kind!r}")
 
 

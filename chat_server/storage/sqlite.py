@@ -31,6 +31,8 @@ from protocol import Message, encode_body, fold
 from ..changes import (
     Change,
     Feed,
+    FileShared,
+    FilesRemoved,
     Forgotten,
     Posted,
     RoomState,
@@ -39,6 +41,7 @@ from ..changes import (
     TopicSet,
 )
 from .base import LocalStore
+from .filerecords import decode_record, encode_record
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ CREATE TABLE IF NOT EXISTS messages (
     body TEXT NOT NULL,
     PRIMARY KEY (room, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 """
 
 #: Changes written in one transaction at most.
@@ -127,6 +131,11 @@ class SqliteStore(LocalStore):
                 self._queue.put(("t", fold(room), room, topic, None))
             case Forgotten(room=room):
                 self._queue.put(("f", fold(room), room, None, None))
+            case FileShared(record=record):
+                self._queue.put(("F", record.file.id, "", None, encode_record(record)))
+            case FilesRemoved(ids=ids):
+                for file_id in ids:
+                    self._queue.put(("X", file_id, "", None, None))
             case _:
                 pass  # presence and nicks do not outlive the process
         return True
@@ -180,7 +189,8 @@ class SqliteStore(LocalStore):
                 continue  # a room exists while it has members or history
             history = [Message.model_validate_json(body) for (body,) in reversed(bodies)]
             rooms.append(RoomState(name=name, seq=seq, topic=topic, history=history))
-        return Snapshot(epoch=epoch, rooms=rooms)
+        files = [decode_record(body) for (body,) in db.execute("SELECT body FROM files")]
+        return Snapshot(epoch=epoch, rooms=rooms, files=files)
 
     def _write_until_stopped(self, db: sqlite3.Connection) -> None:
         """Write batches until told to stop; then, if none failed, clear the mark."""
@@ -235,6 +245,10 @@ class SqliteStore(LocalStore):
                     "DO UPDATE SET topic = excluded.topic",
                     (key, name, value),
                 )
+            elif kind == "F":
+                db.execute("INSERT OR REPLACE INTO files (id, body) VALUES (?, ?)", (key, body))
+            elif kind == "X":
+                db.execute("DELETE FROM files WHERE id = ?", (key,))
             else:
                 db.execute("DELETE FROM messages WHERE room = ?", (key,))
                 db.execute("DELETE FROM rooms WHERE key = ?", (key,))
