@@ -53,6 +53,13 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("db", str, "SQLite file that keeps history and topics across restarts"),
     ("redis", str, "redis://HOST:PORT/DB shared by several chat-server processes"),
     ("node-ttl", float, "seconds without a heartbeat before other nodes drop this one's users"),
+    ("files-dir", str, "where shared files are kept (default: next to --db, else a temporary dir)"),
+    ("max-upload", int, "largest shared file in bytes; 0 turns file sharing off"),
+    ("files-quota", int, "bytes of files kept; the oldest are deleted to make room"),
+    ("file-ttl", float, "seconds a shared file is kept; 0 keeps it until the quota needs room"),
+    ("ticket-ttl", float, "seconds an upload or download ticket stays valid"),
+    ("partial-ttl", float, "seconds an interrupted upload's bytes are kept to resume (min 600)"),
+    ("file-threads", int, "threads doing the disk work of shared files"),
 ]
 
 

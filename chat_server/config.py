@@ -54,6 +54,20 @@ class Config:
     redis: str | None = None
     #: Seconds a node may miss its heartbeat before the others announce its users' quit.
     node_ttl: float = 10.0
+    #: Where shared files are kept (``None``: next to ``db``, else a temporary directory).
+    files_dir: str | None = None
+    #: Largest shared file in bytes; 0 turns file sharing off.
+    max_upload: int = 104857600
+    #: Bytes of files kept; the oldest are deleted to make room.
+    files_quota: int = 1073741824
+    #: Seconds a shared file is kept; 0 keeps it until the quota needs room.
+    file_ttl: float = 604800.0
+    #: Seconds an upload or download ticket stays valid.
+    ticket_ttl: float = 60.0
+    #: Seconds the bytes of an interrupted upload are kept for it to resume (at least 600).
+    partial_ttl: float = 600.0
+    #: Threads doing the disk work of shared files (writing uploads, reading downloads).
+    file_threads: int = 4
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -109,6 +123,17 @@ class Config:
             "must be a URL such as redis://HOST:PORT/DB",
         )
         require(self.node_ttl >= 1, "node-ttl", "must be at least 1 second")
+        require(self.files_dir is None or self.files_dir != "", "files-dir", "must be a path")
+        require(self.max_upload >= 0, "max-upload", "must not be negative (0 turns sharing off)")
+        require(self.files_quota >= 0, "files-quota", "must not be negative")
+        require(self.file_ttl >= 0, "file-ttl", "must not be negative (0 keeps files)")
+        require(self.ticket_ttl > 0, "ticket-ttl", "must be positive")
+        require(
+            self.partial_ttl >= 600,
+            "partial-ttl",
+            "must be at least 600 seconds (interrupted uploads are kept 10 minutes)",
+        )
+        require(1 <= self.file_threads <= 64, "file-threads", "must be between 1 and 64")
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -16,12 +16,15 @@ import ssl
 import struct
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from . import __version__
-from .changes import Store
+from .changes import Store, StoreError
 from .config import Config
 from .doors.base import Door, Outbox
 from .doors.native import NativeDoor
+from .doors.transfer import TransferDoor
+from .files import Disk, Files
 from .hub import Hub
 from .storage import make_store
 
@@ -29,6 +32,18 @@ log = logging.getLogger(__name__)
 
 #: What ``welcome.server`` says.
 SERVER_NAME = f"hubbub {__version__}"
+#: Seconds between two sweeps of interrupted uploads past ``--partial-ttl``.
+PARTIAL_SWEEP = 60.0
+
+
+def files_dir(config: Config) -> Path | None:
+    """Where shared files are kept: ``--files-dir``, else next to ``--db``, else ``None``
+    (a temporary directory, removed at exit)."""
+    if config.files_dir is not None:
+        return Path(config.files_dir)
+    if config.db is not None:
+        return Path(f"{config.db}.files")
+    return None
 
 
 def make_tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -43,7 +58,9 @@ class Server:
     :meth:`shutdown`; both are needed, in that order.
 
     ``store`` is where rooms and messages live (not opened yet); ``clock``
-    (monotonic) runs liveness and rate limits, ``wall_clock`` stamps messages.
+    (monotonic) runs liveness, rate limits and tickets, ``wall_clock`` stamps
+    messages and dates shared files.  ``disk`` replaces the files directory
+    that ``config`` names (tests use it to make the disk fail).
     """
 
     def __init__(
@@ -53,9 +70,19 @@ class Server:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        disk: Disk | None = None,
     ) -> None:
         self.config = config
-        self.hub = Hub(config, store, server_name=SERVER_NAME, wall_clock=wall_clock, clock=clock)
+        disk = disk or Disk(files_dir(config), threads=config.file_threads)
+        self.files = Files(disk, store, wall_clock=wall_clock)
+        self.hub = Hub(
+            config,
+            store,
+            server_name=SERVER_NAME,
+            wall_clock=wall_clock,
+            clock=clock,
+            files=self.files,
+        )
         self._clock = clock
         self.doors: list[Door] = []
         self._server: asyncio.Server | None = None
@@ -75,14 +102,23 @@ class Server:
         :class:`~chat_server.changes.StoreError` if the store is.
         """
         config = self.config
-        await self.hub.open()
+        try:
+            await self.hub.open()
+        except OSError as exc:
+            raise StoreError(f"--files-dir: cannot use {self.files.disk.root}: {exc}") from exc
+        if config.redis is not None and config.files_dir is None:
+            log.warning(
+                "--redis without --files-dir: files shared on this node cannot be fetched "
+                "through the others; give every node the same --files-dir"
+            )
         tls = None
         if config.tls_cert and config.tls_key:
             tls = make_tls_context(config.tls_cert, config.tls_key)
         loop = asyncio.get_running_loop()
         outbox = Outbox(loop, config.flush_interval)
-        native = NativeDoor(self.hub, config, outbox, clock=self._clock)
-        self.doors.append(native)
+        transfer = TransferDoor(self.hub, config, outbox, self.files, clock=self._clock)
+        native = NativeDoor(self.hub, config, outbox, clock=self._clock, side=transfer)
+        self.doors += [native, transfer]
         self._server = await loop.create_server(
             native.connection,
             config.host,
@@ -112,17 +148,23 @@ class Server:
         if self._server is not None:
             await self._server.wait_closed()
         await self.hub.close()
+        await self.files.close()
         log.info("stopped")
 
     async def _sweep(self) -> None:
         """Ping silent clients and drop dead ones, all in one periodic pass."""
         config = self.config
         tick = max(0.02, min(1.0, config.ping_interval / 4, config.hello_timeout / 4))
+        swept = self._clock()
         while True:
             await asyncio.sleep(tick)
             now = self._clock()
             for door in self.doors:
                 door.sweep(now)
+            self.hub.tick()
+            if now - swept >= PARTIAL_SWEEP:
+                swept = now
+                self.files.sweep_partials(self.config.partial_ttl)
 
 
 def _is_loopback(address: str) -> bool:

@@ -12,20 +12,50 @@ what the transport itself holds, so an idle client costs little memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from protocol import Bye, Decoder, Error, FrameError, MessageError, Ping, encode, parse_client
+from protocol import (
+    Bye,
+    Decoder,
+    Error,
+    FrameError,
+    MessageError,
+    Ping,
+    Pong,
+    Transfer,
+    encode,
+    parse_client,
+)
 
-from ..hub import Out, Request
-from .base import Connection, Door
+from ..config import Config
+from ..hub import Hub, Out, Request
+from .base import Connection, Door, Outbox
+from .transfer import TransferDoor
 
 PING = encode(Ping())
 
 
 class NativeDoor(Door):
-    """Connections speaking the native protocol; build one per listener."""
+    """Connections speaking the native protocol; build one per listener.
+
+    A connection whose first frame (after any ``ping``/``pong``) is
+    ``transfer`` is a side connection: it goes to ``side``, the transfer door
+    (without one, the hub answers it ``not_ready``).
+    """
 
     via = "native"
+
+    def __init__(
+        self,
+        hub: Hub,
+        config: Config,
+        outbox: Outbox,
+        *,
+        clock: Callable[[], float],
+        side: TransferDoor | None = None,
+    ) -> None:
+        super().__init__(hub, config, outbox, clock=clock)
+        self.side = side
 
     def connection(self) -> NativeConnection:
         """A protocol for ``loop.create_server``."""
@@ -35,12 +65,18 @@ class NativeDoor(Door):
 class NativeConnection(Connection):
     """One native client; see the module docstring."""
 
+    door: NativeDoor
+
     def __init__(self, door: NativeDoor) -> None:
         super().__init__(door)
         config = door.config
         self.decoder = Decoder(min(config.hello_max_frame, config.max_frame))
         #: The framing broke: close once the hub has taken what came before.
         self._broken: FrameError | None = None
+        #: A frame other than ``ping``/``pong`` arrived: no ``transfer`` can open it now.
+        self._opened = False
+        #: The ``transfer`` that opened a side connection: hand it over.
+        self._side: Transfer | None = None
 
     # --- input -------------------------------------------------------------------
 
@@ -55,7 +91,9 @@ class NativeConnection(Connection):
         if seat is None or self.closing:
             return
         self.hub.receive(seat, self.requests())
-        if self._broken is not None:
+        if self._side is not None:
+            self._hand_over(self._side)
+        elif self._broken is not None:
             exc, self._broken = self._broken, None
             self.close(exc.code, error=Error(code=exc.code, message=exc.message))
         elif seat.waiting and not self.closing:  # the store decides our nick: see resume()
@@ -84,7 +122,27 @@ class NativeConnection(Connection):
                 request = parse_client(body, max_text=config.max_text, welcomed=welcomed)
             except MessageError as exc:
                 request = exc
+            if not self._opened and not welcomed:
+                if isinstance(request, Transfer) and self.door.side is not None:
+                    self._side = request
+                    return
+                self._opened = not isinstance(request, Ping | Pong)
             yield request
+
+    def _hand_over(self, request: Transfer) -> None:
+        """Give the transport to the transfer door with the bytes read past ``request``."""
+        seat = self.seat
+        assert seat is not None
+        self._side = None
+        chunks, self._chunks = self._chunks, None  # a pong queued earlier goes out first
+        if chunks:
+            self.transport.write(b"".join(chunks))
+        self.closing = True  # this protocol is done with the transport
+        self.door.connections.discard(self)
+        rest = self.decoder.drain()
+        side = self.door.side
+        assert side is not None
+        side.adopt(self.transport, seat, request, rest, self.peer)
 
     def _pre_welcome_limit(self) -> int:
         """A stranger gets a small buffer: the largest frame taken before ``welcome``."""

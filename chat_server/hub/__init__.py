@@ -1,8 +1,9 @@
 """The hub: rooms, members and fan-out, with no transport (see :mod:`.core`).
 
 Imports go one way: ``member``, ``settings``, ``limits`` < ``roster`` <
-``fitting``, ``post`` < ``context`` < ``mirror`` < ``posting`` < ``handlers`` <
-``core``.  Nothing here imports a door, the configuration or a store.
+``tickets``, ``fitting``, ``post`` < ``context`` < ``mirror`` < ``posting`` <
+``filing`` < ``handlers`` < ``core``.  Nothing here imports a door, the
+configuration or a store; shared files come from :mod:`chat_server.files`.
 """
 
 from __future__ import annotations
@@ -11,5 +12,17 @@ from .core import Hub, Refusal, Request
 from .member import Member, Out
 from .roster import Phase, Room, Seat
 from .settings import Settings
+from .tickets import Ticket
 
-__all__ = ["Hub", "Member", "Out", "Phase", "Refusal", "Request", "Room", "Seat", "Settings"]
+__all__ = [
+    "Hub",
+    "Member",
+    "Out",
+    "Phase",
+    "Refusal",
+    "Request",
+    "Room",
+    "Seat",
+    "Settings",
+    "Ticket",
+]

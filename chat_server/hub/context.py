@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from protocol import Hello, Say, SetNick, SetTopic, Whisper
+from protocol import ErrorCode, Hello, Message, Say, SetNick, SetTopic, Whisper
 
 from ..changes import Change, Store
+from ..files import Files
 from .fitting import fits
 from .post import Post
 from .roster import Room, Roster, Seat
 from .settings import Settings
+from .tickets import Tickets
 
 
 class Posting(Protocol):
@@ -32,6 +34,13 @@ class Posting(Protocol):
 
     def say(self, seat: Seat, room: Room, request: Say) -> None:
         """Number, keep and send a message to ``room`` (``seat`` is a member)."""
+
+    def post(self, room: Room, build: Callable[[int], Message]) -> ErrorCode | None:
+        """Number, keep and send the message ``build(seq)`` makes to ``room``.
+
+        Returns why not: ``text_too_long`` (it would not fit ``max_frame``) or
+        ``unavailable`` (the store cannot take it now); nothing was sent then.
+        """
 
     def topic(self, seat: Seat, room: Room, request: SetTopic) -> None:
         """Set ``room``'s topic and tell its members."""
@@ -67,6 +76,10 @@ class Context:
     #: What ``welcome.server`` says: ``NAME VERSION``.
     server_name: str
     epoch: str
+    #: Shared files (``None``: the hub was built without them, so sharing is off).
+    files: Files | None
+    #: Tickets for side connections, not yet redeemed.
+    tickets: Tickets
     #: Set on shutdown: nobody is told about departures any more.
     closing: bool = False
     #: Chosen once by the hub, right after building the context.

@@ -24,10 +24,21 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from protocol import RATED_TYPES, ClientMessage, Error, ErrorCode, MessageError, Presence, fold
+from protocol import (
+    RATED_TYPES,
+    ClientMessage,
+    Error,
+    ErrorCode,
+    FileInfo,
+    MessageError,
+    Presence,
+    fold,
+)
 
 from ..changes import Quit, Store
+from ..files import Files
 from .context import Context
+from .filing import publish
 from .handlers import HANDLERS
 from .limits import Bucket
 from .member import Member
@@ -36,6 +47,7 @@ from .post import Post
 from .posting import LocalPosting, SharedPosting
 from .roster import TAKES, Phase, Room, Roster, Seat
 from .settings import Settings
+from .tickets import Ticket, Tickets
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +66,9 @@ class Hub:
     """The state of one chat server; see the module docstring.
 
     ``settings`` are read on every use (replace them with :meth:`configure`);
-    ``store`` must not be opened yet; ``wall_clock`` stamps messages and
-    ``clock`` (monotonic) runs the rate limits.
+    ``store`` must not be opened yet, nor ``files`` (without them file sharing
+    is off); ``wall_clock`` stamps messages and files, ``clock`` (monotonic)
+    runs the rate limits and tickets.
     """
 
     def __init__(
@@ -67,6 +80,7 @@ class Hub:
         wall_clock: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
         epoch: str | None = None,
+        files: Files | None = None,
     ) -> None:
         self.ctx = ctx = Context(
             settings=settings,
@@ -77,6 +91,8 @@ class Hub:
             clock=clock,
             server_name=server_name,
             epoch=epoch or secrets.token_hex(8),
+            files=files,
+            tickets=Tickets(files, clock),
         )
         self.mirror = Mirror(ctx)
         ctx.posting = SharedPosting(ctx) if store.shared else LocalPosting(ctx, self.mirror)
@@ -110,13 +126,18 @@ class Hub:
     async def open(self) -> None:
         """Open the store and load the rooms it holds; call before admitting anyone.
 
-        Raises :class:`~chat_server.changes.StoreError` if the store is unusable.
+        Raises :class:`~chat_server.changes.StoreError` if the store is unusable
+        and ``OSError`` if the files directory is.
         """
         snapshot = await self.ctx.store.open(self.mirror)
+        if self.ctx.files is not None:
+            await self.ctx.files.open()
         if self._fixed_epoch is None and snapshot.epoch is not None:
             self.ctx.epoch = snapshot.epoch
         for state in snapshot.rooms:
             self.mirror.load(state)
+        if self.ctx.files is not None:
+            self.ctx.files.load(snapshot.files)
 
     def shutdown(self) -> None:
         """Admit nobody more and close every connection with ``bye`` ``server_shutdown``."""
@@ -131,8 +152,15 @@ class Hub:
 
     async def close(self) -> None:
         """Stop waiting for the store, write back what it still holds and close it."""
+        await self.ctx.tickets.close()
         await self.ctx.posting.close()
         await self.ctx.store.close()
+
+    def tick(self) -> None:
+        """Drop tickets whose time is up and files past ``--file-ttl``; call every second or so."""
+        self.ctx.tickets.sweep()
+        if self.ctx.files is not None:
+            self.ctx.files.expire(self.ctx.settings.file_ttl)
 
     def configure(self, settings: Settings) -> None:
         """Apply new settings (a reload); connections and rooms stay as they are."""
@@ -206,6 +234,7 @@ class Hub:
             return
         ctx = self.ctx
         phase, seat.phase = seat.phase, Phase.GONE
+        ctx.tickets.drop_holder(seat)
         nick = seat.nick
         if nick is None:
             return
@@ -238,6 +267,30 @@ class Hub:
             del self._per_address[seat.address]
         if not roster.seats and self.ctx.closing:
             self._emptied.set()
+
+    # --- side connections (the transfer door) -------------------------------------
+
+    def hand_over(self, seat: Seat, member: Member) -> None:
+        """``seat``'s connection became a side connection: ``member`` answers for it now.
+
+        It still counts as a connection (``--max-clients``); the hub takes no
+        request from it any more.
+        """
+        seat.member = member
+        seat.send = member.send
+
+    def redeem(self, token: str) -> Ticket | ErrorCode:
+        """The ticket ``token`` stands for, or ``bad_token`` / ``rate_limited``
+        (see :meth:`Tickets.redeem`); call :meth:`transfer_ended` after a ticket."""
+        return self.ctx.tickets.redeem(token)
+
+    def transfer_ended(self, ticket: Ticket) -> None:
+        """The side connection that redeemed ``ticket`` is done (call once)."""
+        self.ctx.tickets.ended(ticket)
+
+    def publish(self, ticket: Ticket) -> FileInfo | tuple[ErrorCode, str]:
+        """Share the upload of ``ticket``, whole, verified and stored; see :func:`publish`."""
+        return publish(self.ctx, ticket)
 
     # --- before a handler --------------------------------------------------------
 

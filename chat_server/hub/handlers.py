@@ -18,6 +18,8 @@ from protocol import (
     HISTORY_LIMIT_DEFAULT,
     NICK_RULE,
     PROTOCOL_VERSION,
+    FileGet,
+    FileOffer,
     Hello,
     History,
     HistoryRequest,
@@ -25,6 +27,7 @@ from protocol import (
     Joined,
     Leave,
     Left,
+    ListFiles,
     ListRooms,
     Members,
     Message,
@@ -37,6 +40,7 @@ from protocol import (
     Say,
     SetNick,
     SetTopic,
+    Transfer,
     Whisper,
     WhisperMessage,
     Who,
@@ -46,6 +50,7 @@ from protocol import (
 )
 
 from ..changes import Departed, Entered, Forgotten
+from . import filing
 from .context import Context
 from .fitting import fit_history, fit_list, newest
 from .member import Out
@@ -270,4 +275,8 @@ HANDLERS: dict[type[Any], Handler] = {
     Ping: ping,
     Pong: pong,
     Quit: quit,
+    FileOffer: filing.file_offer,
+    FileGet: filing.file_get,
+    ListFiles: filing.list_files,
+    Transfer: filing.transfer_here,
 }

@@ -15,6 +15,9 @@ from ..changes import (
     Change,
     Departed,
     Entered,
+    FileRecord,
+    FileShared,
+    FilesRemoved,
     Forgotten,
     Posted,
     Quit,
@@ -37,12 +40,21 @@ class Mirror:
 
     # --- applying, for both posting paths ---------------------------------------
 
-    def posted(self, room: Room, message: Message, frame: bytes) -> None:
-        """A message numbered ``message.seq``: keep it and send it (``frame``) to the room."""
+    def posted(self, room: Room, message: Message, frame: bytes, mine: bool = True) -> None:
+        """A message numbered ``message.seq``: keep it and send it (``frame``) to the room.
+
+        A message sharing a file makes the file known; ``mine`` (this node
+        posted it) also has the store keep the file's record.
+        """
         room.seq = message.seq
         room.history.append(message)
         self.ctx.roster.touch(room)
         self.ctx.post.message(room, message, frame)
+        if message.file is not None and self.ctx.files is not None:
+            record = FileRecord(
+                message.file, message.from_, message.ts, room=room.name, seq=message.seq
+            )
+            self.ctx.files.shared(record, durable=mine)
 
     def topic_set(self, room: Room, topic: Topic, frame: bytes) -> None:
         room.topic = topic.topic
@@ -73,7 +85,7 @@ class Mirror:
             case Posted(message=message):
                 room = self._mirror(message.room)
                 if message.seq > room.seq:  # else seen already (a snapshot overlapping)
-                    self.posted(room, message, encode(message))
+                    self.posted(room, message, encode(message), mine)
             case TopicSet(room=name, topic=text, by=by):
                 room = self._mirror(name)
                 topic = Topic(room=room.name, topic=text, by=by)
@@ -105,6 +117,12 @@ class Mirror:
                 gone = self.ctx.roster.room(name)
                 if gone is not None and not gone.size():
                     self.ctx.roster.drop(gone)
+            case FileShared(record=record):
+                if self.ctx.files is not None:
+                    self.ctx.files.shared(record, durable=False)
+            case FilesRemoved(ids=ids):
+                if self.ctx.files is not None and not mine:
+                    self.ctx.files.removed(ids)
 
     def settle(self) -> None:
         """The store handed over a batch of changes: send what they caused, in one piece."""
@@ -115,8 +133,10 @@ class Mirror:
         self.ctx.post.each(self.ctx.roster.welcomed(), Error(code="unavailable", message=reason))
 
     def local_state(self) -> Snapshot:
+        files = self.ctx.files
         return Snapshot(
             epoch=self.ctx.epoch,
+            files=list(files.catalog.oldest()) if files is not None else [],
             rooms=[
                 RoomState(
                     name=room.name,

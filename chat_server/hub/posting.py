@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from protocol import (
@@ -94,6 +94,14 @@ def backlogged(ctx: Context, seat: Seat, cause: Any) -> None:
     ctx.post.error(seat, "unavailable", text, cause)
 
 
+def refuse(ctx: Context, seat: Seat, request: Say, code: ErrorCode) -> None:
+    """Answer a message :meth:`Posting.post` refused with ``code``."""
+    if code == "text_too_long":
+        too_long(ctx, seat, request)
+    else:
+        backlogged(ctx, seat, request)
+
+
 def _message(ctx: Context, seat: Seat, room: Room, request: Say, seq: int) -> Message:
     assert seat.nick is not None
     return Message(
@@ -122,15 +130,20 @@ class LocalPosting:
         renamed(self.ctx, seat, seat.nick, request.nick)
 
     def say(self, seat: Seat, room: Room, request: Say) -> None:
+        refused = self.post(room, lambda seq: _message(self.ctx, seat, room, request, seq))
+        if refused is not None:
+            refuse(self.ctx, seat, request, refused)
+
+    def post(self, room: Room, build: Callable[[int], Message]) -> ErrorCode | None:
         ctx = self.ctx
-        message = _message(ctx, seat, room, request, room.seq + 1)
+        message = build(room.seq + 1)
         frame = encode(message)
         if not ctx.fits(frame):
-            too_long(ctx, seat, request)
-        elif not ctx.store.record(Posted(message)):
-            backlogged(ctx, seat, request)
-        else:
-            self.mirror.posted(room, message, frame)
+            return "text_too_long"
+        if not ctx.store.record(Posted(message)):
+            return "unavailable"
+        self.mirror.posted(room, message, frame)
+        return None
 
     def topic(self, seat: Seat, room: Room, request: SetTopic) -> None:
         ctx = self.ctx
@@ -242,13 +255,19 @@ class SharedPosting:
     # --- messages ----------------------------------------------------------------
 
     def say(self, seat: Seat, room: Room, request: Say) -> None:
+        refused = self.post(room, lambda seq: _message(self.ctx, seat, room, request, seq))
+        if refused is not None:
+            refuse(self.ctx, seat, request, refused)
+
+    def post(self, room: Room, build: Callable[[int], Message]) -> ErrorCode | None:
         ctx = self.ctx
-        message = _message(ctx, seat, room, request, 0)
+        message = build(0)
         # The store writes the real seq in place of 0: leave room for its digits.
         if not ctx.fits(encode(message) + b"0" * SEQ_DIGITS):
-            too_long(ctx, seat, request)
-        elif not ctx.store.record(Posted(message)):
-            backlogged(ctx, seat, request)
+            return "text_too_long"
+        if not ctx.store.record(Posted(message)):
+            return "unavailable"
+        return None
 
     def topic(self, seat: Seat, room: Room, request: SetTopic) -> None:
         ctx = self.ctx
