@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 #: The kernel send buffer asked for a download (the chat port asks for a small one).
 DOWNLOAD_SNDBUF = 4 * 1024 * 1024
 
-Mode = Literal["opening", "upload", "finishing", "download", "done"]
+Mode = Literal["opening", "upload", "finishing", "stopping", "download", "done"]
 
 
 class TransferDoor(Door):
@@ -158,6 +158,9 @@ class TransferConnection(Connection):
 
     def _disk_failed(self, exc: OSError) -> None:
         log.warning("an upload from %s failed on the disk: %s", self.peer, exc)
+        ticket, sink = self.ticket, self.sink
+        if ticket is not None and ticket.key is not None and sink is not None:
+            self.door.files.stopping(ticket.key, sink.written)  # what reached the disk is kept
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             self.close("quota_exceeded", error=Error(code="quota_exceeded", message=_FULL))
         else:
@@ -172,8 +175,9 @@ class TransferConnection(Connection):
         files = self.door.files
         try:
             digest = await sink.finish()
-        except OSError:
-            return  # _disk_failed answered
+        except OSError:  # _disk_failed answered; what was written is kept
+            files.stopped(key, sink.written)
+            return
         if digest != offer.sha256:
             await files.discard(key)
             text = f"the bytes received hash to {digest}, not {offer.sha256}: discarded"
@@ -261,15 +265,15 @@ class TransferConnection(Connection):
 
     def eof_received(self) -> bool | None:
         """The peer is done sending: fine once an upload is whole, or for a download."""
-        if self.mode == "upload":
-            return None  # cut short: the transport closes and the bytes are kept
+        if self.closing or self.mode == "upload":
+            return None  # done, or cut short: the transport closes (the bytes are kept)
         return True
 
     def _alive(self) -> None:
         self.last_received = self.door.clock()
 
     def check_liveness(self, now: float) -> None:
-        if self.closing or self.mode in ("opening", "finishing"):
+        if self.closing or self.mode in ("opening", "finishing", "stopping"):
             return
         if now - self.last_received >= self.door.config.ping_timeout:
             self.close("ping_timeout")
@@ -279,6 +283,7 @@ class TransferConnection(Connection):
     ) -> None:
         if self.closing:
             return
+        self._stop_upload()
         if self.mode == "download":  # inside a byte stream: no frame can follow
             self.closing = True
             if self.seat is not None:
@@ -287,18 +292,27 @@ class TransferConnection(Connection):
             log.debug("closing the download to %s: %s", self.peer, reason)
             return
         super().close(reason, error=error, announce=announce)
+        self.transport.resume_reading()  # linger reading, to see the peer's end at once
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._writable.set()
         if self._task is not None and self.mode in ("opening", "download"):
             self._task.cancel()
-        sink = self.sink
-        if sink is not None and self.mode == "upload":
-            self.mode = "done"
-            asyncio.get_running_loop().create_task(self._keep(sink))
-        else:
+        self._stop_upload()
+        if self.mode != "stopping":
             self._end_ticket()
         super().connection_lost(exc)
+
+    def _stop_upload(self) -> None:
+        """An upload that ends before its last byte keeps what reached the disk."""
+        if self.mode == "upload" and self.sink is not None:
+            self.mode = "stopping"
+            assert self.ticket is not None
+            assert self.ticket.key is not None
+            sink = self.sink
+            self.door.files.stopping(self.ticket.key, sink.written if sink.error else sink.received)
+            self.transport.pause_reading()
+            self._task = asyncio.get_running_loop().create_task(self._keep(self.sink))
 
     async def _keep(self, sink: UploadSink) -> None:
         """An upload cut short: keep what reached the disk, for a resumed upload."""

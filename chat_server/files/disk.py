@@ -102,6 +102,10 @@ class Disk:
             kept.append(Kept(key, stat.st_size, stat.st_mtime))
         return kept
 
+    def write(self, fd: int, data: memoryview) -> int:
+        """Write to a partial file (in the executor); ``os.write``, here to be replaced in tests."""
+        return os.write(fd, data)
+
     def content_path(self, sha256: str) -> Path:
         return self.objects / sha256[:2] / sha256
 

@@ -197,7 +197,9 @@ class Files:
         if upload.busy:
             return None
         upload.busy = True
-        sink = UploadSink(self.disk.partial_path(key), upload.kept, self.disk.run)
+        sink = UploadSink(
+            self.disk.partial_path(key), upload.kept, self.disk.run, write=self.disk.write
+        )
 
         def progress() -> None:
             upload.touched = self.wall_clock()
@@ -205,6 +207,13 @@ class Files:
         sink.on_progress = progress
         self._sinks[key] = sink
         return sink
+
+    def stopping(self, key: PartialKey, kept: int) -> None:
+        """The transfer writing ``key`` ended early; ``kept`` bytes will be on disk once its
+        last writes are done (:meth:`stopped` says how many were)."""
+        upload = self._uploads.get(key)
+        if upload is not None:
+            upload.kept = kept
 
     def stopped(self, key: PartialKey, kept: int) -> None:
         """The transfer writing ``key`` ended early with ``kept`` bytes on disk."""

@@ -52,12 +52,14 @@ class UploadSink:
         offset: int,
         run: Runner,
         *,
+        write: Callable[[int, memoryview], int] = os.write,
         high: int = HIGH_WATER,
         low: int = LOW_WATER,
     ) -> None:
         self.path = path
         self.offset = offset
         self.run = run
+        self.write = write
         self.high = high
         self.low = low
         #: Bytes in the file so far: ``offset`` once opened, plus what was written.
@@ -71,6 +73,8 @@ class UploadSink:
         self._fd = -1
         self._pending: list[bytes] = []
         self._waiting = 0
+        #: Bytes handed to :meth:`feed`.
+        self._fed = 0
         self._paused = False
         self._ending = False
         self._wake = asyncio.Event()
@@ -86,10 +90,16 @@ class UploadSink:
             return False
         self._pending.append(data)
         self._waiting += len(data)
+        self._fed += len(data)
         self._wake.set()
         if self._waiting > self.high:
             self._paused = True
         return self._paused
+
+    @property
+    def received(self) -> int:
+        """Bytes the file will hold once what was fed is written: ``offset`` plus the fed."""
+        return self.offset + self._fed
 
     async def finish(self) -> str:
         """Write what is queued, close the file and return the hex ``sha256`` of all of it.
@@ -139,7 +149,7 @@ class UploadSink:
             if self._fd >= 0:
                 fd, self._fd = self._fd, -1
                 with contextlib.suppress(OSError):
-                    await self.run(lambda: self._close(fd))
+                    await self.run(functools.partial(os.close, fd))
 
     # --- in the executor ---------------------------------------------------------
 
@@ -172,13 +182,7 @@ class UploadSink:
         for chunk in batch:
             view = memoryview(chunk)
             while view:
-                done = os.write(fd, view)
+                done = self.write(fd, view)
+                self._hash.update(view[:done])
+                self.written += done
                 view = view[done:]
-            self._hash.update(chunk)
-            self.written += len(chunk)
-
-    def _close(self, fd: int) -> None:
-        try:
-            os.ftruncate(fd, self.written)  # a write cut short by a full disk leaves no tail
-        finally:
-            os.close(fd)
