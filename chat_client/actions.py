@@ -14,6 +14,7 @@ returns a reason the user asked to quit, and the caller must do so.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protocol import HistoryRequest, Join, Say, Whisper, fold
@@ -21,6 +22,7 @@ from protocol import HistoryRequest, Join, Say, Whisper, fold
 from . import commands
 from .commands import BELL_MODES, Context, Local, Problem
 from .help import help_lines
+from .transfers import TransferError
 
 if TYPE_CHECKING:
     from .state import ChatState
@@ -130,7 +132,54 @@ def _local(state: ChatState, result: Local) -> str | None:
     elif action == "help":
         for text in help_lines(arg):
             state.info(text)
+    elif action == "send_file":
+        _send_file(state, arg)
+    elif action == "get_file":
+        _get_file(state, arg)
     return None
+
+
+def _send_file(state: ChatState, path: str) -> None:
+    """``/send PATH``: share a file in the current room or private window, in the background.
+
+    The room's ``message`` (or the ``whisper``'s echo) says it arrived; only a
+    failure is reported here, in the window it was typed in.
+    """
+    transfers, window = state.transfers, state.window
+    if transfers is None:
+        state.error("this client cannot send files")
+        return
+    where = {"room": window.name} if window.kind == "room" else {"to": window.name}
+    source = Path(path)
+
+    async def send() -> None:
+        try:
+            await transfers.upload(source, **where)
+        except TransferError as exc:
+            state.error(f"/send {path}: {exc}", window if window in state.windows else None)
+
+    state.spawn(send())
+
+
+def _get_file(state: ChatState, arg: str) -> None:
+    """``/get ID [DEST]``: fetch a shared file in the background."""
+    transfers, window = state.transfers, state.window
+    if transfers is None:
+        state.error("this client cannot fetch files")
+        return
+    file_id, _, dest = arg.partition(" ")
+    destination = Path(dest.strip()) if dest.strip() else None
+
+    async def get() -> None:
+        shown = window if window in state.windows else None
+        try:
+            saved = await transfers.download(file_id, destination)
+        except TransferError as exc:
+            state.error(f"/get {file_id}: {exc}", shown)
+        else:
+            state.info(f"saved {saved.name} in {saved.parent}", shown)
+
+    state.spawn(get())
 
 
 def _switch(state: ChatState, target: str) -> None:

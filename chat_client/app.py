@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.input import Input
@@ -25,6 +26,7 @@ from .commands import BellMode
 from .events import Event
 from .reconnect import Connection
 from .state import ChatState
+from .transfers import Transfers
 from .ui import build_application
 from .windows import DEFAULT_SCROLLBACK
 
@@ -34,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between repaints caused by the network (at most 25 a second).
 NETWORK_REPAINT_INTERVAL = 0.04
+#: Seconds between repaints of the progress of running transfers.
+PROGRESS_INTERVAL = 0.25
 
 
 class ChatClient:
@@ -61,12 +65,15 @@ class ChatClient:
         )
         self.state.nick_changed = self._nick_changed
         self.state.reconnect = connection.drop
+        self.state.transfers = Transfers(connection.endpoint, connection.send)
+        self.state.spawn = self._spawn
         connection.on_event = self._on_event
         self.app: Application[int] = build_application(
             self.state, self._on_line, on_quit=self.quit, input=input, output=output
         )
         self._quitting = False
         self._repaint: asyncio.TimerHandle | None = None
+        self._running = 0
 
     async def run(self, welcome: Welcome) -> int:
         """Show the screen until the user quits; returns the exit status (0)."""
@@ -94,6 +101,25 @@ class ChatClient:
         if reason is not None:
             self.quit(reason)
         self.app.invalidate()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a transfer in the background; its progress is repainted while any runs."""
+        self._running += 1
+        if self._running == 1:
+            self.app.create_background_task(self._show_progress())
+        self.app.create_background_task(self._transfer(work))
+
+    async def _transfer(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        finally:
+            self._running -= 1
+            self.app.invalidate()
+
+    async def _show_progress(self) -> None:
+        while self._running:
+            self.app.invalidate()
+            await asyncio.sleep(PROGRESS_INTERVAL)
 
     def _nick_changed(self, nick: str) -> None:
         self.connection.nick = nick

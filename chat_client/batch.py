@@ -8,8 +8,11 @@ every incoming message at once, flushed, one line per text line::
     ROOM <NICK> TEXT        a message
     ROOM * NICK TEXT        an action (/me)
     *NICK* TEXT             a whisper (to us, or our own echoed back)
+    ROOM <NICK> [file] NAME (SIZE) id=ID      a shared file (``*NICK* [file] ...`` whispered)
 
-All of it sanitised.  At the end of input it waits until the server has echoed
+All of it sanitised.  ``/send PATH`` shares a file in the first room and
+``/get ID [DEST]`` fetches one; the next line waits until it is done, and one
+that fails makes the exit status 1.  At the end of input it waits until the server has echoed
 each of its own messages (matched by ``id``), says ``quit`` and returns 0; it
 returns 1 if it cannot connect or the connection is lost.
 
@@ -30,16 +33,20 @@ import selectors
 import sys
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, TextIO, TypeVar
 
 from protocol import (
     DEFAULT_MAX_TEXT,
     ClientMessage,
+    DownloadTicket,
     Error,
+    FileInfo,
     Join,
     Joined,
     Message,
     Say,
+    UploadTicket,
     Whisper,
     WhisperMessage,
     fold,
@@ -51,6 +58,8 @@ from .events import Disconnected, Event, GaveUp, Incoming
 from .link import ConnectFailed, Endpoint, Refused
 from .reconnect import Connection
 from .sanitize import sanitize
+from .transfers import TransferError, Transfers
+from .view import describe_file
 
 __all__ = ["BatchClient", "format_message", "format_whisper", "read_lines"]
 
@@ -65,8 +74,11 @@ PACE_MAX = 2.0
 
 
 def format_message(message: Message) -> list[str]:
-    """``ROOM <NICK> TEXT`` (``ROOM * NICK TEXT`` for an action), one per text line."""
+    """``ROOM <NICK> TEXT`` (``ROOM * NICK TEXT`` for an action), one per text line;
+    ``ROOM <NICK> [file] NAME (SIZE) id=ID`` for a shared file."""
     room, nick = sanitize(message.room), sanitize(message.from_)
+    if message.file is not None:
+        return [f"{room} <{nick}> {describe_file(message.file)}"]
     head = f"{room} * {nick} " if message.action else f"{room} <{nick}> "
     return [head + sanitize(line) for line in message.text.split("\n")]
 
@@ -74,6 +86,8 @@ def format_message(message: Message) -> list[str]:
 def format_whisper(message: WhisperMessage) -> list[str]:
     """``*NICK* TEXT``, one per text line; NICK is the sender."""
     head = f"*{sanitize(message.from_)}* "
+    if message.file is not None:
+        return [head + describe_file(message.file)]
     return [head + sanitize(line) for line in message.text.split("\n")]
 
 
@@ -145,6 +159,11 @@ class BatchClient:
         self._pace = 0.0
         self._lost: asyncio.Future[str] | None = None
         self._joining: dict[str, asyncio.Future[None]] = {}
+        self.transfers = Transfers(endpoint, self.connection.send)
+        #: Files we shared whose message has not come back yet, by file id.
+        self._sharing: dict[str, asyncio.Future[None]] = {}
+        #: A line could not be carried out: the exit status is 1.
+        self._failed = False
 
     async def run(self, lines: AsyncIterator[str]) -> int:
         """Connect, join, send ``lines``, wait for the echoes, quit: 0, or 1 if the link fails."""
@@ -189,11 +208,37 @@ class BatchClient:
             elif isinstance(result, Local):
                 if result.action == "quit":
                     break
+                if result.action in ("send_file", "get_file"):
+                    await self._transfer(result, context)
             else:
                 await self._send(result.message)
         await self._settle()
         await self.connection.quit()
-        return 0
+        return 1 if self._failed else 0
+
+    async def _transfer(self, command: Local, context: Context) -> None:
+        """``/send PATH`` (to the first room) or ``/get ID [DEST]``, done before the next line."""
+        try:
+            if command.action == "send_file":
+                shared = self._unless_lost(
+                    self.transfers.upload(Path(command.arg), room=context.room)
+                )
+                await self._echoed(await shared)
+            else:
+                file_id, _, dest = command.arg.partition(" ")
+                where = Path(dest.strip()) if dest.strip() else None
+                await self._unless_lost(self.transfers.download(file_id, where))
+        except TransferError as exc:
+            self._failed = True
+            self._complain(f"/{'send' if command.action == 'send_file' else 'get'}: {exc}")
+
+    async def _echoed(self, file: FileInfo) -> None:
+        """Wait until the room's message sharing ``file`` is back (and printed)."""
+        waiter = self._sharing.setdefault(file.id, asyncio.get_running_loop().create_future())
+        try:
+            await self._unless_lost(waiter)
+        finally:
+            self._sharing.pop(file.id, None)
 
     async def _unless_lost(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable``; raises ConnectionError if the connection is lost first."""
@@ -281,6 +326,10 @@ class BatchClient:
             self._print(format_message(message))
             if fold(message.from_) == me:
                 self._resolve(message.id, "ok")
+                if message.file is not None:
+                    self._shared(message.file.id)
+        elif isinstance(message, UploadTicket | DownloadTicket):
+            self.transfers.reply(message)
         elif isinstance(message, WhisperMessage):
             self._print(format_whisper(message))
             if fold(message.from_) == me:
@@ -288,11 +337,18 @@ class BatchClient:
         elif isinstance(message, Joined):
             self._joined(fold(message.room))
         elif isinstance(message, Error):
+            if self.transfers.reply(message):
+                return  # the transfer that asked says why it failed
             if message.code != "rate_limited" or message.id not in self._pending:
                 self._complain(f"{sanitize(message.message)} ({sanitize(message.code)})")
             if message.ref == "join" and self._joining:
                 self._joined(next(iter(self._joining)))  # joins are answered in order
             self._resolve(message.id, message.code)
+
+    def _shared(self, file_id: str) -> None:
+        waiter = self._sharing.setdefault(file_id, asyncio.get_running_loop().create_future())
+        if not waiter.done():
+            waiter.set_result(None)
 
     def _joined(self, key: str) -> None:
         waiter = self._joining.pop(key, None)

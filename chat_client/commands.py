@@ -23,6 +23,7 @@ from protocol import (
     ClientMessage,
     Join,
     Leave,
+    ListFiles,
     ListRooms,
     Say,
     SetNick,
@@ -51,7 +52,17 @@ BellMode = Literal["on", "off", "mentions"]
 BELL_MODES: tuple[BellMode, ...] = ("on", "off", "mentions")
 
 LocalAction = Literal[
-    "switch", "query", "close", "bell", "help", "quit", "clear", "show_topic", "reconnect"
+    "switch",
+    "query",
+    "close",
+    "bell",
+    "help",
+    "quit",
+    "clear",
+    "show_topic",
+    "reconnect",
+    "send_file",
+    "get_file",
 ]
 
 
@@ -204,6 +215,30 @@ def _who(arg: str, ctx: Context) -> Result:
     return Send(Who(room=room))
 
 
+def _send_file(arg: str, ctx: Context) -> Result:
+    path = arg.strip()
+    if not path:
+        return Problem("usage: /send PATH")
+    if ctx.room is None and ctx.query is None:
+        return Problem("/send works in a room or a private window")
+    return Local("send_file", path)
+
+
+def _files(arg: str, ctx: Context) -> Result:
+    room = _room_arg(arg.strip()) or ctx.room
+    if room is None:
+        return Problem("usage: /files ROOM")
+    if not is_valid_room(room):
+        return Problem(f"not a room name: {room!r}")
+    return Send(ListFiles(room=room))
+
+
+def _get_file(arg: str, ctx: Context) -> Result:
+    if not arg.strip():
+        return Problem("usage: /get ID [DEST]")
+    return Local("get_file", arg.strip())
+
+
 def _bell(arg: str, ctx: Context) -> Result:
     mode = arg.strip().lower()
     if mode and mode not in BELL_MODES:
@@ -248,6 +283,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("topic", "/topic [TEXT|-delete]", "show, set or clear the topic", _topic),
     Command("list", "/list", "list the rooms on the server", _list),
     Command("who", "/who [ROOM]", "list the members of a room", _who, ("names",)),
+    Command("send", "/send PATH", "share a file in this room or private window", _send_file),
+    Command("files", "/files [ROOM]", "list the files shared in a room", _files),
+    Command("get", "/get ID [DEST]", "fetch a shared file (to ~/Downloads)", _get_file),
     Command("bell", "/bell [on|off|mentions]", "when to ring the terminal bell", _bell),
     Command("close", "/close", "close this private window", _close),
     Command("clear", "/clear", "clear this window's scrollback", _clear),

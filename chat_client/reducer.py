@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING
 from protocol import (
     DEFAULT_MAX_TEXT,
     Bye,
+    DownloadTicket,
     Error,
+    FileList,
     History,
     HistoryRequest,
     Join,
@@ -37,13 +39,14 @@ from protocol import (
     RoomList,
     ServerMessage,
     Topic,
+    UploadTicket,
     Welcome,
     WhisperMessage,
     fold,
 )
 
 from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
-from .view import Line, message_line, whisper_line
+from .view import Line, describe_file, message_line, whisper_line
 from .windows import Window
 
 if TYPE_CHECKING:
@@ -135,7 +138,13 @@ def apply(state: ChatState, message: ServerMessage) -> None:
         case Members():
             _members(state, message)
         case Error():
-            _error(state, message)
+            if state.transfers is None or not state.transfers.reply(message):
+                _error(state, message)
+        case UploadTicket() | DownloadTicket():
+            if state.transfers is not None:
+                state.transfers.reply(message)
+        case FileList():
+            _file_list(state, message)
         case Bye(reason=reason):
             state.error(f"the server said bye: {reason}", state.status)
 
@@ -317,6 +326,18 @@ def _members(state: ChatState, members: Members) -> None:
     more = " ..." if members.truncated else ""
     names = " ".join(members.members)
     state.info(f"{members.room} ({len(members.members)}): {names}{more}")
+
+
+def _file_list(state: ChatState, listing: FileList) -> None:
+    files = listing.files
+    if not files:
+        state.info(f"no files shared in {listing.room}")
+        return
+    state.info(f"files shared in {listing.room}, newest first (/get ID):")
+    for file in files:
+        state.info(f"  {describe_file(file)}")
+    if listing.truncated:
+        state.info("  (list cut short by the server)")
 
 
 def _error(state: ChatState, error: Error) -> None:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -28,6 +29,7 @@ from protocol import DEFAULT_MAX_TEXT, ServerMessage, Welcome
 from . import actions, reducer
 from .commands import BellMode
 from .events import Event
+from .transfers import Transfers
 from .view import system_line
 from .windows import DEFAULT_SCROLLBACK, Window, WindowKind, Windows
 
@@ -77,6 +79,10 @@ class ChatState:
         #: Set by whoever owns the connection: the nick changed; drop and reconnect.
         self.nick_changed: Callable[[str], None] = lambda nick: None
         self.reconnect: Callable[[], None] = lambda: None
+        #: Set by whoever owns the connection: files sent and fetched (``None``: not here),
+        #: and how to run one in the background.
+        self.transfers: Transfers | None = None
+        self.spawn: Callable[[Coroutine[Any, Any, None]], None] = lambda work: work.close()
 
     # --- what the server says (chat_client.reducer) -------------------------
 

@@ -7,6 +7,7 @@ The calculator layout of prompt_toolkit's examples, plus two bars::
     | 12:34 <alice> hello                              |
     | 12:35 -!- bob has joined general                 |  scrollback
     | ...                                              |
+    | ↑ big.iso [####------]  20%  ... 0:41 left       |  class:transfers (while any run)
     | 12:36 alice | 2:general | connected | act: 3 4!  |  class:status
     | [general] half-typed line_                       |  input
     +--------------------------------------------------+
@@ -28,11 +29,12 @@ from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-from prompt_toolkit.layout import HSplit, Layout, Window
+from prompt_toolkit.layout import ConditionalContainer, HSplit, Layout, Window
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl, UIContent, UIControl
 from prompt_toolkit.layout.dimension import Dimension
 from prompt_toolkit.layout.processors import BeforeInput
@@ -66,6 +68,8 @@ STYLE = Style.from_dict(
         "action": "italic",
         "whisper": "ansimagenta",
         "text.mention": "bold ansibrightyellow",
+        "file": "ansicyan",
+        "transfers": "bg:ansibrightblack ansiwhite",
         "nick.self": "bold",
         "prompt": "bold",
         **{f"nick.{i}": colour for i, colour in enumerate(NICK_COLOURS)},
@@ -227,6 +231,13 @@ def build_application(
                 parts.append((style, label + " "))
         return parts
 
+    def transfers() -> StyleAndTextTuples:
+        lines = state.transfers.lines() if state.transfers is not None else []
+        return [("", "\n".join(" " + sanitize(line) for line in lines))]
+
+    def transfers_height() -> Dimension:
+        return Dimension.exact(len(state.transfers.active) if state.transfers is not None else 0)
+
     def prompt() -> StyleAndTextTuples:
         return [("class:prompt", f"[{sanitize(state.window.name)}] ")]
 
@@ -236,6 +247,16 @@ def build_application(
             [
                 Window(FormattedTextControl(topic), height=1, style="class:topic"),
                 Window(scrollback, wrap_lines=False),
+                ConditionalContainer(
+                    Window(
+                        FormattedTextControl(transfers),
+                        height=transfers_height,
+                        style="class:transfers",
+                    ),
+                    filter=Condition(
+                        lambda: state.transfers is not None and bool(state.transfers.active)
+                    ),
+                ),
                 Window(FormattedTextControl(status), height=1, style="class:status"),
                 Window(
                     BufferControl(buffer, input_processors=[BeforeInput(prompt)]),

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 
 from prompt_toolkit.utils import get_cwidth
 
-from protocol import Message, WhisperMessage, fold
+from protocol import FileInfo, Message, WhisperMessage, fold, format_size
 
 from .sanitize import sanitize
 
@@ -34,6 +34,7 @@ __all__ = [
     "NICK_COLOURS",
     "Fragments",
     "Line",
+    "describe_file",
     "mentions",
     "message_line",
     "nick_colour",
@@ -181,6 +182,11 @@ def _group(cells: list[tuple[str, str]]) -> Fragments:
     return grouped
 
 
+def describe_file(file: FileInfo) -> str:
+    """``[file] NAME (SIZE) id=ID``, sanitised: how a shared file reads in a line."""
+    return f"[file] {sanitize(file.name)} ({format_size(file.size)}) id={sanitize(file.id)}"
+
+
 def message_line(message: Message, me: str) -> Line:
     """A room message as ``12:34 <alice> text`` or ``12:34  * alice waves``."""
     nick = sanitize(message.from_)
@@ -194,7 +200,10 @@ def message_line(message: Message, me: str) -> Line:
     else:
         head = [("class:time", when), (nick_class, f"<{nick}>"), ("", " ")]
     indent = sum(get_cwidth(text) for _, text in head)
-    body = sanitize(message.text, multiline=True)
+    if message.file is not None:
+        body, text_style = describe_file(message.file), "class:file"
+    else:
+        body = sanitize(message.text, multiline=True)
     return Line([*head, (text_style, body)], indent=indent, seq=message.seq, mention=mention)
 
 
@@ -217,7 +226,10 @@ def whisper_line(message: WhisperMessage, me: str) -> Line:
         ]
     indent = sum(get_cwidth(text) for _, text in head)
     style = "class:text" if mine else "class:text.mention"
-    body = sanitize(message.text, multiline=True)
+    if message.file is not None:
+        body = describe_file(message.file)
+    else:
+        body = sanitize(message.text, multiline=True)
     return Line([*head, (style, body)], indent=indent, mention=not mine)
 
 
