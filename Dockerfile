@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir ".[redis]" \
-    && useradd --system --no-create-home --shell /usr/sbin/nologin hubbub
+    && useradd --system --no-create-home --shell /usr/sbin/nologin hubbub \
+    && mkdir -p /data/files && chown hubbub /data/files && chmod 700 /data/files
 
 USER hubbub
 EXPOSE 7878

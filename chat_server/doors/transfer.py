@@ -93,6 +93,9 @@ class TransferConnection(Connection):
         self._writable.set()
         #: The last frame before a close that needs no ``bye`` (``transfer_done``).
         self._last: bytes | None = None
+        #: Reading waits for the next turn of the loop, or for the disk.
+        self._turn_taken = False
+        self._disk_busy = False
 
     # --- starting --------------------------------------------------------------------
 
@@ -136,6 +139,12 @@ class TransferConnection(Connection):
     def data_received(self, data: bytes) -> None:
         if self.mode == "upload" and not self.closing:
             self._take(data)
+            if self.mode == "upload" and not self._turn_taken:
+                # One read per turn of the loop, so the chat's frames go in between
+                # (uvloop would otherwise read up to 32 chunks in a row).
+                self._turn_taken = True
+                self.transport.pause_reading()
+                asyncio.get_running_loop().call_soon(self._next_turn)
 
     def _take(self, data: bytes) -> None:
         sink = self.sink
@@ -146,14 +155,25 @@ class TransferConnection(Connection):
                 data = data[: self.remaining]  # the server reads exactly size - offset bytes
             self.remaining -= len(data)
             if sink.feed(data):
+                self._disk_busy = True
                 self.transport.pause_reading()
         if not self.remaining:
             self.mode = "finishing"
             self.transport.pause_reading()
             self._task = asyncio.get_running_loop().create_task(self._complete(sink))
 
+    def _next_turn(self) -> None:
+        self._turn_taken = False
+        self._read_on()
+
     def _resume_reading(self) -> None:
-        if self.mode == "upload" and not self.closing:
+        """The disk caught up with what was received."""
+        self._disk_busy = False
+        self._read_on()
+
+    def _read_on(self) -> None:
+        waiting = self._turn_taken or self._disk_busy
+        if self.mode == "upload" and not self.closing and not waiting:
             self.transport.resume_reading()
 
     def _disk_failed(self, exc: OSError) -> None:

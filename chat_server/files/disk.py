@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,7 +69,9 @@ class Disk:
     def __init__(self, root: Path | None, *, threads: int = 4) -> None:
         self.temporary = root is None
         self.root = root or Path(tempfile.gettempdir())
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hubbub-files")
+        self.executor = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="hubbub-files", initializer=_yield_to_chat
+        )
 
     @property
     def objects(self) -> Path:
@@ -156,6 +159,16 @@ class Disk:
             root = self.root
             await self.run(lambda: shutil.rmtree(root, ignore_errors=True))
         await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown)
+
+
+#: How much lower the files threads' scheduling priority is than the chat's (``nice``).
+NICENESS = int(os.environ.get("HUBBUB_FILES_NICE", "10"))
+
+
+def _yield_to_chat() -> None:
+    """Run this files thread at a lower priority: a transfer takes the CPU the chat leaves."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
 
 
 def _unlink(path: Path) -> None:
