@@ -60,6 +60,7 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("ticket-ttl", float, "seconds an upload or download ticket stays valid"),
     ("partial-ttl", float, "seconds an interrupted upload's bytes are kept to resume (min 600)"),
     ("file-threads", int, "threads doing the disk work of shared files"),
+    ("file-nice", int, "how many nice steps below the chat those threads run (0-19)"),
 ]
 
 

@@ -68,6 +68,8 @@ class Config:
     partial_ttl: float = 600.0
     #: Threads doing the disk work of shared files (writing uploads, reading downloads).
     file_threads: int = 4
+    #: How much lower those threads' scheduling priority is (``nice`` steps): the chat first.
+    file_nice: int = 10
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -134,6 +136,7 @@ class Config:
             "must be at least 600 seconds (interrupted uploads are kept 10 minutes)",
         )
         require(1 <= self.file_threads <= 64, "file-threads", "must be between 1 and 64")
+        require(0 <= self.file_nice <= 19, "file-nice", "must be between 0 and 19")
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

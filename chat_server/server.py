@@ -73,7 +73,7 @@ class Server:
         disk: Disk | None = None,
     ) -> None:
         self.config = config
-        disk = disk or Disk(files_dir(config), threads=config.file_threads)
+        disk = disk or Disk(files_dir(config), threads=config.file_threads, nice=config.file_nice)
         self.files = Files(disk, store, wall_clock=wall_clock)
         self.hub = Hub(
             config,

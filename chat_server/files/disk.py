@@ -61,16 +61,20 @@ class Disk:
     """The files directory at ``root``; see the module docstring.
 
     ``root`` ``None`` makes a temporary directory, deleted by :meth:`close`.
-    ``threads`` bounds the disk work running at once.  Call :meth:`open`
+    ``threads`` bounds the disk work running at once; they run ``nice`` steps
+    below the event loop's priority, so a transfer takes the CPU the chat leaves.  Call :meth:`open`
     before anything else and :meth:`close` at the end.  Errors of the disk
     are raised as ``OSError`` from the coroutines that met them.
     """
 
-    def __init__(self, root: Path | None, *, threads: int = 4) -> None:
+    def __init__(self, root: Path | None, *, threads: int = 4, nice: int = 10) -> None:
         self.temporary = root is None
         self.root = root or Path(tempfile.gettempdir())
         self.executor = ThreadPoolExecutor(
-            max_workers=threads, thread_name_prefix="hubbub-files", initializer=_yield_to_chat
+            max_workers=threads,
+            thread_name_prefix="hubbub-files",
+            initializer=_yield_to_chat,
+            initargs=(nice,),
         )
 
     @property
@@ -161,14 +165,12 @@ class Disk:
         await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown)
 
 
-#: How much lower the files threads' scheduling priority is than the chat's (``nice``).
-NICENESS = int(os.environ.get("HUBBUB_FILES_NICE", "10"))
-
-
-def _yield_to_chat() -> None:
-    """Run this files thread at a lower priority: a transfer takes the CPU the chat leaves."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+def _yield_to_chat(nice: int) -> None:
+    """Run this files thread ``nice`` steps lower (Linux sets a thread's own priority)."""
+    if nice:
+        with contextlib.suppress(AttributeError, OSError):
+            here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, here + nice))
 
 
 def _unlink(path: Path) -> None:
