@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from chat_server.changes import FileRecord, FilesRemoved
@@ -71,3 +72,28 @@ async def test_making_room_removes_the_oldest_files_first(tmp_path: Path) -> Non
     assert store.removed[-1] == ("f2",)
     assert [r.file.id for r in files.catalog.oldest()] == ["f1"]
     await files.close()
+
+
+async def test_interrupted_uploads_are_kept_for_their_ttl_and_then_deleted(tmp_path: Path) -> None:
+    now = [time.time()]  # the partial files' own times are the starting point
+    files = Files(Disk(tmp_path), Recording(), wall_clock=lambda: now[0])
+    await files.open()
+    old, young, held = (PartialKey(nick, "a" * 64, 10) for nick in ("old", "young", "held"))
+    for key in (old, young, held):
+        files.disk.partial_path(key).write_bytes(b"12345")
+        files.stopped(key, 5)  # unknown keys are ignored...
+    await files.close()
+    files = Files(Disk(tmp_path), Recording(), wall_clock=lambda: now[0])
+    await files.open()  # ...the directory says what was kept
+    assert files.kept(old) == 5
+    assert files.in_progress() == 15
+    files.hold(held)  # a ticket reserves the whole upload
+    assert files.in_progress() == 5 + 5 + 10
+    now[0] += 599
+    files.sweep_partials(600)
+    assert files.kept(old) == 5
+    now[0] += 2
+    files.stopped(young, 5)  # written to just now
+    files.sweep_partials(600)
+    await files.close()
+    assert sorted(p.name for p in (tmp_path / "partial").iterdir()) == [held.name, young.name]
