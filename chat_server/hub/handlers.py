@@ -140,6 +140,7 @@ def leave(ctx: Context, seat: Seat, request: Leave) -> None:
     if room is None:
         return
     assert seat.nick is not None
+    ctx.post.flush()  # what the leaver said before, in the same read, reaches it too
     del room.members[seat]
     del seat.rooms[fold(room.name)]
     ctx.post.reply(seat, Left(room=room.name))

@@ -248,6 +248,14 @@ def test_a_room_with_history_outlives_its_last_member() -> None:
     assert not bench.store.recorded(Forgotten)
 
 
+def test_what_a_member_said_before_leaving_in_the_same_read_reaches_it_too() -> None:
+    bench = Bench()
+    alice, bob = bench.in_room("lobby", "alice", "bob")
+    bench.send(alice, Say(room="lobby", text="bye all"), Leave(room="lobby"))
+    assert [type(m) for m in alice.take()] == [Message, Left]
+    assert [type(m) for m in bob.take()] == [Message, Presence]
+
+
 # --- say -------------------------------------------------------------------------------
 
 
