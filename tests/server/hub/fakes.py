@@ -241,6 +241,8 @@ class SharedStore(LocalStore):
         super().__init__(snapshot)
         self.pending: list[Change] = []
         self.released: list[str] = []
+        #: Every nick the hub asked to claim, in order.
+        self.asked: list[str] = []
         self.seqs: dict[str, int] = {}
         #: Questions waiting for the test, by folded nick.
         self.claims: dict[str, Pending] = {}
@@ -253,6 +255,7 @@ class SharedStore(LocalStore):
         return True
 
     async def claim_nick(self, nick: str) -> bool:
+        self.asked.append(nick)
         return bool(await self._ask(self.claims, nick))
 
     async def release_nick(self, nick: str) -> None:
@@ -383,6 +386,24 @@ class Bench:
             member = self.hello(nick)
             member.take_one(Welcome)
             members.append(member)
+        return members
+
+    async def claimed(self, *nicks: str) -> list[FakeMember]:
+        """Members welcomed as ``nicks`` on a shared store, which grants each claim."""
+        members = []
+        for nick in nicks:
+            member = self.hello(nick)
+            await self.shared.decide(nick, True)
+            member.take_one(Welcome)
+            members.append(member)
+        return members
+
+    async def claimed_in_room(self, room: str, *nicks: str) -> list[FakeMember]:
+        """Members welcomed on a shared store and joined to ``room``; nothing left to take."""
+        members = await self.claimed(*nicks)
+        self.join(room, *members)
+        self.shared.hand_back()
+        self.drain()
         return members
 
     def in_room(self, room: str, *nicks: str) -> list[FakeMember]:
