@@ -215,3 +215,21 @@ async def test_local_state_holds_this_nodes_rooms_and_members(shared_bench: Benc
     (lobby,) = state.rooms
     assert (lobby.name, lobby.seq, lobby.members) == ("lobby", 1, ["alice", "bob"])
     assert sorted(shared_bench.hub.mirror.local_nicks()) == ["alice", "bob"]
+
+
+async def test_a_whisper_from_elsewhere_never_reaches_a_nick_still_being_claimed_here(
+    shared_bench: Bench,
+) -> None:
+    claimant = shared_bench.hello("alice")
+    whisper = WhisperMessage(from_="zed", to="alice", text="for the real alice", ts=WALL_START)
+    echo = WhisperMessage(from_="alice", to="zed", text="from the real alice", ts=WALL_START)
+    shared_bench.shared.deliver(Whispered(whisper), Whispered(echo))
+    assert claimant.take() == []
+
+
+async def test_a_nick_still_being_claimed_is_not_this_nodes_yet(shared_bench: Bench) -> None:
+    await shared_bench.claimed("alice")
+    claimant = shared_bench.hello("bob")
+    assert shared_bench.hub.mirror.local_nicks() == ["alice"]
+    shared_bench.hub.mirror.unavailable("the store is unreachable")
+    assert claimant.take() == []

@@ -258,3 +258,18 @@ async def test_a_message_handed_back_is_the_only_copy_each_member_gets(
     assert posted.message.seq == 0
     shared_bench.shared.hand_back()
     assert [m.seq for m in bob.take() if isinstance(m, Message)] == [1]
+
+
+async def test_a_whisper_to_a_nick_still_being_claimed_here_goes_to_its_holder_elsewhere(
+    shared_bench: Bench,
+) -> None:
+    (carol,) = await shared_bench.claimed("carol")
+    claimant = shared_bench.hello("alice")  # the real alice is on another node
+    shared_bench.send(carol, Whisper(to="alice", text="for alice only"))
+    assert claimant.take() == []
+    await shared_bench.shared.answer("alice", "alice")
+    await shared_bench.shared.decide("alice", False)
+    claimant.take_error("nick_taken", ref="hello")
+    shared_bench.shared.hand_back()
+    assert [m.text for m in carol.take() if isinstance(m, WhisperMessage)] == ["for alice only"]
+    assert claimant.take() == []

@@ -59,12 +59,23 @@ def test_a_seat_is_welcomed_or_waiting_by_its_phase(
 def test_rooms_and_nicks_are_found_in_any_case() -> None:
     roster = Roster(history=5)
     lobby = roster.add_room("Lobby")
-    alice = new_seat("Alice")
+    alice = new_seat("Alice", Phase.WELCOMED)
     roster.nicks["alice"] = alice
     assert roster.room("LOBBY") is lobby
     assert roster.seat("aLiCe") is alice
     assert roster.room("other") is None
     assert roster.seat("bob") is None
+
+
+def test_a_nick_still_being_claimed_is_held_here_but_nobodys_seat_yet() -> None:
+    roster = Roster(history=5)
+    alice, bob = new_seat("alice", Phase.WELCOMED), new_seat("bob", Phase.NAMING)
+    roster.nicks.update({"alice": alice, "bob": bob})
+    assert (roster.holder("BOB"), roster.seat("BOB")) == (bob, None)
+    assert list(roster.welcomed()) == [alice]
+    bob.phase = Phase.WELCOMED
+    assert roster.seat("bob") is bob
+    assert list(roster.welcomed()) == [alice, bob]
 
 
 def test_a_new_room_keeps_at_most_history_messages() -> None:
