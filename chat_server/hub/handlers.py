@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any
@@ -217,9 +218,9 @@ def history(ctx: Context, seat: Seat, request: HistoryRequest) -> None:
     if room is None:
         return
     kept: Sequence[Message] = room.history
-    if request.before is not None and kept:
-        # seq values in the ring are consecutive, so ``before`` maps to an index.
-        end = max(0, min(len(kept), request.before - kept[0].seq))
+    if request.before is not None:
+        # seq grows along the ring, with gaps where a shared store lost changes.
+        end = bisect_left(kept, request.before, key=_seq)
         kept = list(islice(kept, end))
     messages = newest(kept, request.limit)
     out = fit_history(
@@ -240,6 +241,10 @@ def pong(ctx: Context, seat: Seat, request: Pong) -> None:
 def quit(ctx: Context, seat: Seat, request: Quit) -> None:
     ctx.post.flush()  # what came before the quit goes out before the bye
     seat.member.close("quit", announce=(request.reason or "quit")[:QUIT_REASON_MAX])
+
+
+def _seq(message: Message) -> int:
+    return message.seq
 
 
 def _joined_room(ctx: Context, seat: Seat, request: Leave | Say | SetTopic) -> Room | None:

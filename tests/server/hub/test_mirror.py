@@ -14,6 +14,8 @@ from chat_server.changes import (
 )
 from protocol import (
     Error,
+    History,
+    HistoryRequest,
     Members,
     Message,
     NickChanged,
@@ -233,3 +235,15 @@ async def test_a_nick_still_being_claimed_is_not_this_nodes_yet(shared_bench: Be
     assert shared_bench.hub.mirror.local_nicks() == ["alice"]
     shared_bench.hub.mirror.unavailable("the store is unreachable")
     assert claimant.take() == []
+
+
+async def test_history_before_a_seq_holds_only_older_messages_across_a_gap_in_seq(
+    shared_bench: Bench,
+) -> None:
+    (alice,) = await shared_bench.claimed_in_room("lobby", "alice")
+    # A store that lost changes (Redis restarted) re-seeds seq without going back: 4-6 never came.
+    shared_bench.shared.deliver(*(Posted(remote_message("lobby", seq)) for seq in (1, 2, 3, 7, 8)))
+    alice.take()
+    for before, expected in [(8, [3, 7]), (7, [2, 3]), (5, [2, 3]), (4, [2, 3]), (2, [1])]:
+        shared_bench.send(alice, HistoryRequest(room="lobby", before=before, limit=2))
+        assert [m.seq for m in alice.take_one(History).messages] == expected, before
