@@ -6,15 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.server.hub.fakes import Bench, SharedStore
+from tests.server.hub.fakes import Bench, shared_hub
 
 
 @pytest.fixture
 async def shared_bench() -> AsyncIterator[Bench]:
-    """A hub on a shared fake store, opened; closed afterwards (its waits cancelled)."""
-    bench = Bench(SharedStore())
-    await bench.hub.open()
-    try:
+    """A hub on a shared fake store with the default settings (see :func:`shared_hub`)."""
+    async with shared_hub() as bench:
         yield bench
-    finally:
-        await bench.hub.close()

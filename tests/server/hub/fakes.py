@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -243,6 +244,8 @@ class SharedStore(LocalStore):
         self.released: list[str] = []
         #: Every nick the hub asked to claim, in order.
         self.asked: list[str] = []
+        #: Giving a nick back raises StoreError.
+        self.release_fails = False
         self.seqs: dict[str, int] = {}
         #: Questions waiting for the test, by folded nick.
         self.claims: dict[str, Pending] = {}
@@ -260,6 +263,8 @@ class SharedStore(LocalStore):
 
     async def release_nick(self, nick: str) -> None:
         self.released.append(nick)
+        if self.release_fails:
+            raise StoreError("the store is unreachable")
 
     async def nick_exists(self, nick: str) -> str | None:
         spelling = await self._ask(self.lookups, nick)
@@ -322,6 +327,17 @@ async def _asked(table: dict[str, Pending], nick: str) -> bool:
             return True
         await asyncio.sleep(0)
     return False
+
+
+@asynccontextmanager
+async def shared_hub(**settings: Any) -> AsyncIterator[Bench]:
+    """A bench on a shared store, opened; closed on the way out (its waits cancelled)."""
+    bench = Bench(SharedStore(), **settings)
+    await bench.hub.open()
+    try:
+        yield bench
+    finally:
+        await bench.hub.close()
 
 
 async def idle() -> None:

@@ -63,6 +63,12 @@ def test_loopback_addresses_are_exempt_from_the_per_address_cap() -> None:
             assert isinstance(bench.admit(address=address), FakeMember), address
 
 
+def test_an_address_that_is_not_an_ip_is_capped_like_a_remote_one() -> None:
+    bench = Bench(max_per_address=1)
+    bench.connect(address="some-peer")
+    assert isinstance(bench.admit(address="some-peer"), Refusal)
+
+
 def test_a_per_address_cap_of_zero_means_no_cap() -> None:
     bench = Bench(max_per_address=0)
     for _ in range(5):
@@ -302,6 +308,12 @@ async def test_shutdown_closes_every_connection_with_server_shutdown_and_no_quit
     assert not emptied.done()
     bench.hub.release(stranger.seated)
     await asyncio.wait_for(emptied, 5)
+
+
+async def test_a_hub_with_nobody_connected_is_emptied_at_once() -> None:
+    bench = Bench()
+    bench.hub.shutdown()
+    await asyncio.wait_for(bench.hub.emptied(), 5)
 
 
 async def test_open_takes_the_stores_epoch_and_rooms() -> None:

@@ -105,6 +105,9 @@ async def test_a_member_departing_elsewhere_is_announced_and_an_unused_room_forg
     assert shared_bench.room("lobby").nicks() == ["alice"]
     shared_bench.shared.deliver(Departed(room="far", nick="carol"))
     assert "far" not in shared_bench.hub.rooms
+    shared_bench.shared.deliver(Departed(room="far", nick="carol"))  # a room not known here
+    assert "far" not in shared_bench.hub.rooms
+    assert alice.take() == []
 
 
 async def test_a_quit_elsewhere_tells_each_of_its_rooms_with_the_reason(
@@ -144,7 +147,9 @@ async def test_a_rename_elsewhere_reaches_each_member_sharing_a_room_once(
     for room in ("one", "two"):
         shared_bench.shared.deliver(Entered(room=room, nick="carol"))
     shared_bench.drain()
-    shared_bench.shared.deliver(Renamed(old="carol", new="Caroline", rooms=("one", "two")))
+    shared_bench.shared.deliver(
+        Renamed(old="carol", new="Caroline", rooms=("one", "two", "unknown"))
+    )
     change = NickChanged(old="carol", new="Caroline")
     assert alice.take() == bob.take() == dave.take() == [change]
     assert shared_bench.room("two").nicks() == ["alice", "bob", "Caroline"]

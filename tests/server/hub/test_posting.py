@@ -27,7 +27,7 @@ from protocol import (
     WhisperMessage,
     encode,
 )
-from tests.server.hub.fakes import WALL_START, Bench, SharedStore, idle
+from tests.server.hub.fakes import WALL_START, Bench, idle, shared_hub
 
 # --- hello ---------------------------------------------------------------------------
 
@@ -164,15 +164,14 @@ async def test_a_new_nick_claimed_for_a_member_gone_meanwhile_is_given_back(
 
 
 async def test_a_say_is_too_long_if_the_stores_seq_would_not_fit() -> None:
-    bench = Bench(SharedStore(), max_frame=256)
-    await bench.hub.open()
-    alice, bob = await bench.claimed_in_room("lobby", "alice", "bob")
-    empty = Message(room="lobby", from_="alice", text="", ts=WALL_START, seq=0)
-    longest = "x" * (256 - (len(encode(empty)) - HEADER_SIZE) - SEQ_DIGITS)
-    bench.send(alice, Say(room="lobby", text=longest), Say(room="lobby", text=longest + "x"))
-    alice.take_error("text_too_long", ref="say")
-    bench.shared.hand_back()
-    assert [m.text for m in bob.take() if isinstance(m, Message)] == [longest]
+    async with shared_hub(max_frame=256) as bench:
+        alice, bob = await bench.claimed_in_room("lobby", "alice", "bob")
+        empty = Message(room="lobby", from_="alice", text="", ts=WALL_START, seq=0)
+        longest = "x" * (256 - (len(encode(empty)) - HEADER_SIZE) - SEQ_DIGITS)
+        bench.send(alice, Say(room="lobby", text=longest), Say(room="lobby", text=longest + "x"))
+        alice.take_error("text_too_long", ref="say")
+        bench.shared.hand_back()
+        assert [m.text for m in bob.take() if isinstance(m, Message)] == [longest]
 
 
 async def test_a_say_the_store_cannot_take_is_unavailable(shared_bench: Bench) -> None:
@@ -273,3 +272,77 @@ async def test_a_whisper_to_a_nick_still_being_claimed_here_goes_to_its_holder_e
     shared_bench.shared.hand_back()
     assert [m.text for m in carol.take() if isinstance(m, WhisperMessage)] == ["for alice only"]
     assert claimant.take() == []
+
+
+async def test_a_new_nick_the_store_cannot_answer_is_unavailable(shared_bench: Bench) -> None:
+    (alice,) = await shared_bench.claimed("alice")
+    shared_bench.send(alice, SetNick(nick="alicia", id="n2"))
+    await shared_bench.shared.decide("alicia", StoreError("no store"))
+    alice.take_error("unavailable", ref="nick", id="n2")
+    assert (alice.seated.nick, alice.seated.phase) == ("alice", Phase.WELCOMED)
+
+
+async def test_a_nick_the_store_cannot_take_back_is_left_to_expire(shared_bench: Bench) -> None:
+    (alice,) = await shared_bench.claimed("alice")
+    shared_bench.shared.release_fails = True
+    shared_bench.send(alice, SetNick(nick="alicia"))
+    await shared_bench.shared.decide("alicia", True)  # would raise what the hub's task raised
+    assert shared_bench.shared.released == ["alice"]
+    assert (alice.seated.nick, alice.seated.phase) == ("alicia", Phase.WELCOMED)
+
+
+async def test_a_topic_too_long_for_a_frame_is_refused_before_the_store() -> None:
+    async with shared_hub(max_frame=256) as bench:
+        (alice,) = await bench.claimed_in_room("lobby", "alice")
+        bench.send(alice, SetTopic(room="lobby", topic="x" * 250, id="t1"))
+        alice.take_error("text_too_long", ref="topic", id="t1")
+        assert bench.shared.pending == []
+
+
+async def test_a_topic_the_store_cannot_take_is_unavailable(shared_bench: Bench) -> None:
+    (alice,) = await shared_bench.claimed_in_room("lobby", "alice")
+    shared_bench.shared.accepting = False
+    shared_bench.send(alice, SetTopic(room="lobby", topic="plans", id="t2"))
+    alice.take_error("unavailable", ref="topic", id="t2")
+
+
+async def test_a_join_the_store_cannot_take_leaves_a_room_with_members_as_it_was(
+    shared_bench: Bench,
+) -> None:
+    alice, bob = await shared_bench.claimed("alice", "bob")
+    shared_bench.join("lobby", alice)
+    shared_bench.shared.accepting = False
+    shared_bench.send(bob, Join(room="lobby", id="j2"))
+    bob.take_error("unavailable", ref="join", id="j2")
+    assert shared_bench.room("lobby").nicks() == ["alice"]
+    assert alice.take() == []
+
+
+async def test_a_whisper_for_a_member_gone_during_the_lookup_is_dropped(
+    shared_bench: Bench,
+) -> None:
+    (alice,) = await shared_bench.claimed("alice")
+    shared_bench.send(alice, Whisper(to="zed", text="hi"))
+    shared_bench.hub.disconnect(alice.seated, "gone")
+    await shared_bench.shared.answer("zed", "zed")
+    assert not any(isinstance(c, Whispered) for c in shared_bench.shared.pending)
+
+
+async def test_a_whisper_to_elsewhere_too_long_for_a_frame_is_text_too_long() -> None:
+    async with shared_hub(max_frame=256) as bench:
+        (alice,) = await bench.claimed("alice")
+        text = "x" * 150  # fits with a short nick, not with the long spelling found elsewhere
+        bench.send(alice, Whisper(to="zed", text=text, id="w4"))
+        await bench.shared.answer("zed", "zed-" + "z" * 28)
+        alice.take_error("text_too_long", ref="whisper", id="w4")
+        assert bench.shared.pending == []
+
+
+async def test_a_whisper_to_elsewhere_the_store_cannot_take_is_unavailable(
+    shared_bench: Bench,
+) -> None:
+    (alice,) = await shared_bench.claimed("alice")
+    shared_bench.send(alice, Whisper(to="zed", text="hi", id="w5"))
+    shared_bench.shared.accepting = False
+    await shared_bench.shared.answer("zed", "zed")
+    alice.take_error("unavailable", ref="whisper", id="w5")
