@@ -106,6 +106,15 @@ def test_hello_with_an_invalid_nick_is_nick_invalid() -> None:
     assert not bench.hub.ctx.roster.nicks
 
 
+def test_hello_with_an_invalid_nick_is_nick_invalid_even_if_it_folds_to_a_taken_one() -> None:
+    bench = Bench()
+    bench.welcomed("kate")
+    kelvin = "\u212aate"  # KELVIN SIGN: not a nick character, though it lowers to "k"
+    assert kelvin.lower() == "kate"
+    member = bench.hello(kelvin)
+    member.take_error("nick_invalid", ref="hello")
+
+
 def test_hello_with_a_nick_held_in_another_case_is_nick_taken() -> None:
     bench = Bench()
     bench.welcomed("Alice")
