@@ -287,7 +287,7 @@ class SharedStore(LocalStore):
         """Answer the lookup of ``nick`` (its spelling, or ``None``) and wait for the hub."""
         await self._reply(self.lookups, nick, answer)
 
-    async def claimed(self, nick: str) -> bool:
+    async def asked_to_claim(self, nick: str) -> bool:
         """Whether the hub asks to claim ``nick`` (after letting its tasks run)."""
         return await _asked(self.claims, nick)
 

@@ -145,7 +145,7 @@ async def test_a_case_only_nick_change_needs_no_claim(shared_bench: Bench) -> No
     alice, bob = await shared_bench.claimed_in_room("lobby", "alice", "bob")
     shared_bench.send(alice, SetNick(nick="Alice"))
     assert alice.take() == bob.take() == [NickChanged(old="alice", new="Alice")]
-    assert not await shared_bench.shared.claimed("Alice")
+    assert not await shared_bench.shared.asked_to_claim("Alice")
     assert shared_bench.shared.pending == [Renamed(old="alice", new="Alice", rooms=("lobby",))]
 
 
