@@ -211,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # mDNS trouble is one warning from chat_server.discovery; the library's own
+    # lines (a bind error, a failed send) are detail for --log-level debug.
+    debug = config.log_level == "debug"
+    logging.getLogger("zeroconf").setLevel(logging.DEBUG if debug else logging.CRITICAL)
     raise_fd_limit(config.max_clients)
     try:
         _run(serve(config))
