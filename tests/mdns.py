@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,17 @@ ADVERTISED = re.compile(r"advertised over mDNS as '([^']*)'")
 def unique_name(prefix: str = "T") -> str:
     """A server name no other test (nor another run) uses."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def can_make_a_network_namespace() -> bool:
+    """Whether ``unshare --net`` works here (root, or user namespaces allowed)."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    probe = subprocess.run(
+        ["unshare", "--net", "ip", "link", "set", "lo", "up"],
+        capture_output=True, timeout=10, check=False,
+    )  # fmt: skip
+    return probe.returncode == 0
 
 
 def environment() -> dict[str, str]:

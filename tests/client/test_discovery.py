@@ -32,7 +32,7 @@ from chat_client.locate import Declined, Progress, decide, locate, target
 from chat_client.picker import Picker, pick
 from chat_server.server import Server, run_server
 from tests.conftest import loopback_config
-from tests.mdns import BROWSE, CLIENT, SERVER, unique_name
+from tests.mdns import BROWSE, CLIENT, SERVER, can_make_a_network_namespace, unique_name
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -313,14 +313,8 @@ def test_discovery_options_are_checked(capsys: pytest.CaptureFixture[str]) -> No
 
 def _private_lo() -> None:
     """Skip unless this test may make a network namespace of its own."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        pytest.skip("needs unshare and ip to make a private network namespace")
-    probe = subprocess.run(
-        ["unshare", "--net", "ip", "link", "set", "lo", "up"],
-        capture_output=True, timeout=10, check=False,
-    )  # fmt: skip
-    if probe.returncode != 0:
-        pytest.skip(f"cannot make a network namespace: {probe.stderr.decode().strip()}")
+    if not can_make_a_network_namespace():
+        pytest.skip("needs unshare and ip, as root, for a private network namespace")
 
 
 def in_private_lo(script: str, **variables: str) -> list[str]:
