@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
 
+import ifaddr
 import zeroconf
 from zeroconf import DNSQuestionType, InterfaceChoice, IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
@@ -67,10 +69,54 @@ def open_zeroconf(interface: str | None) -> AsyncZeroconf:
     return AsyncZeroconf(interfaces=chosen, ip_version=IPVersion.V4Only)
 
 
-def found_from(info: AsyncServiceInfo, interface: str | None = None) -> Found | None:
+def local_ipv4() -> list[IPv4Interface]:
+    """This machine's IPv4 addresses, each with its network."""
+    try:
+        adapters = ifaddr.get_adapters()
+    except OSError:
+        return []
+    return [
+        IPv4Interface(f"{ip.ip}/{ip.network_prefix}")
+        for adapter in adapters
+        for ip in adapter.ips
+        if ip.is_IPv4
+    ]
+
+
+def best_address(
+    addresses: Sequence[str], interface: str | None, local: Sequence[IPv4Interface]
+) -> str:
+    """The advertised address to connect to (``addresses`` is not empty).
+
+    A server listening on every interface advertises them all, Docker bridges
+    included.  Preferred: the browsing interface's own address (a server on
+    127.0.0.1); then one on a network of the browsing interface (of any
+    non-loopback one when browsing all) that is not an address of this
+    machine's; then the first.
+    """
+    if interface is not None and interface in addresses:
+        return interface
+    mine = {str(own.ip) for own in local}
+    if interface is not None:
+        networks = [own.network for own in local if str(own.ip) == interface]
+    else:
+        networks = [own.network for own in local if not own.ip.is_loopback]
+    for address in addresses:
+        ip = IPv4Address(address)
+        if address not in mine and any(ip in network for network in networks):
+            return address
+    return addresses[0]
+
+
+def found_from(
+    info: AsyncServiceInfo,
+    interface: str | None = None,
+    local: Sequence[IPv4Interface] = (),
+) -> Found | None:
     """The server an answer describes, or ``None`` if it is incomplete or speaks
-    another protocol version.  With several addresses, the browsing interface's
-    own is preferred (a server on ``127.0.0.1`` is reached there)."""
+    another protocol version.  ``local`` (this machine's addresses, see
+    :func:`local_ipv4`) helps choose among several addresses: see
+    :func:`best_address`."""
     addresses = info.parsed_addresses(IPVersion.V4Only)
     if not addresses or not info.port:
         return None
@@ -78,12 +124,11 @@ def found_from(info: AsyncServiceInfo, interface: str | None = None) -> Found | 
     if txt.get("proto", str(PROTOCOL_VERSION)) != str(PROTOCOL_VERSION):
         logger.debug("skipping %s: protocol %s", info.name, txt.get("proto"))
         return None
-    host = interface if interface in addresses else addresses[0]
     suffix = "." + SERVICE_TYPE
     instance = info.name[: -len(suffix)] if info.name.lower().endswith(suffix) else info.name
     return Found(
         name=sanitize(instance),
-        host=host,
+        host=best_address(addresses, interface, local),
         port=info.port,
         tls=txt.get("tls") == "1",
         password=txt.get("pw") == "1",
@@ -161,10 +206,11 @@ async def _browse(
         if lookups:
             await asyncio.wait(lookups)
     servers: list[Found] = []
+    local = local_ipv4()
     for name in names:
         info = AsyncServiceInfo(SERVICE_TYPE, name)
         if info.load_from_cache(zc):
-            found = found_from(info, interface)
+            found = found_from(info, interface, local)
             if found is not None:
                 servers.append(found)
     return sorted(servers, key=lambda found: (found.name.casefold(), found.address))

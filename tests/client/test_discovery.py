@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from ipaddress import IPv4Interface
 from pathlib import Path
 
 import pexpect
@@ -27,7 +28,14 @@ from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from chat_client.cli import main
 from chat_client.connection import Connection, Endpoint
-from chat_client.discovery import SERVICE_TYPE, DiscoveryError, Found, browse, found_from
+from chat_client.discovery import (
+    SERVICE_TYPE,
+    DiscoveryError,
+    Found,
+    best_address,
+    browse,
+    found_from,
+)
 from chat_client.locate import Declined, Progress, decide, locate, target
 from chat_client.picker import Picker, pick
 from chat_server.server import Server, run_server
@@ -70,6 +78,32 @@ def test_an_answer_becomes_a_found_server_with_its_name_sanitised() -> None:
         name="evil<U+202E>name<U+009B>2J", host="127.0.0.1", port=7002, tls=True, password=True
     )
     assert found_from(info).host == "192.0.2.5"  # type: ignore[union-attr]
+
+
+#: A machine with loopback, a LAN address and a Docker bridge (documentation ranges).
+HERE = [
+    IPv4Interface("127.0.0.1/8"),
+    IPv4Interface("192.0.2.30/24"),
+    IPv4Interface("198.51.100.1/24"),
+]
+
+
+@pytest.mark.parametrize(
+    ("addresses", "interface", "best"),
+    [
+        # The browsing interface's own address: a server on 127.0.0.1.
+        (["192.0.2.20", "127.0.0.1"], "127.0.0.1", "127.0.0.1"),
+        # One on the LAN, not the bridge address this machine also has.
+        (["198.51.100.1", "192.0.2.20"], None, "192.0.2.20"),
+        (["198.51.100.1", "192.0.2.20"], "192.0.2.30", "192.0.2.20"),
+        # Nothing on a network of ours: the first.
+        (["203.0.113.5", "203.0.113.6"], None, "203.0.113.5"),
+    ],
+)
+def test_the_address_chosen_is_one_this_machine_can_reach(
+    addresses: list[str], interface: str | None, best: str
+) -> None:
+    assert best_address(addresses, interface, HERE) == best
 
 
 def test_an_answer_without_address_or_for_another_protocol_is_skipped() -> None:
