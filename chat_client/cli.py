@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from protocol import is_valid_nick, is_valid_room
 
-from . import settings
+from . import discovery_cli, settings
 from .batch import BatchClient, read_lines
 from .commands import BELL_MODES
 from .link import ConnectFailed, Endpoint, Refused, alternative_nick
@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         "address",
         nargs="?",
         metavar="HOST[:PORT]",
-        help=f"server address (default {DEFAULT_HOST}:{DEFAULT_PORT})",
+        help="server address (default: look for one on the LAN, else "
+        f"{DEFAULT_HOST}:{DEFAULT_PORT})",
     )
     parser.add_argument("--nick", help="your nick (asked for when missing)")
     parser.add_argument(
@@ -119,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="settings file (default $XDG_CONFIG_HOME/hubbub/client.toml) [CHAT_CONFIG]",
     )
+    discovery_cli.add_arguments(parser)
     parser.epilog = (
         "Every option also comes from CHAT_<OPTION> (CHAT_NICK, CHAT_PASSWORD, CHAT_ROOMS=a,b, "
         'CHAT_SERVER=host:port) or the settings file (nick = "alice", rooms = ["general"]); '
@@ -142,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; returns the exit status."""
     parser = _parser()
     args = settings.load(parser, argv).args
+    discovery_cli.check(parser, args)
     try:
         host, port = parse_address(args.address)
     except ValueError as exc:
@@ -154,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--room {room!r}: 1-64 of A-Z a-z 0-9 _ - .")
     if args.scrollback < 1:
         parser.error("--scrollback must be at least 1")
-    batch = args.batch or not sys.stdin.isatty()
+    batch = (args.batch or not sys.stdin.isatty()) and not args.discover
     if batch and args.nick is None:
         parser.error("batch mode (standard input is not a terminal) needs --nick")
     try:
@@ -171,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().addHandler(logging.NullHandler())
     endpoint = Endpoint(host, port, tls)
     try:
+        if args.discover:
+            return asyncio.run(
+                discovery_cli.run(
+                    args.discover_timeout, args.discover_interface, sys.stdout, sys.stderr
+                )
+            )
         if batch:
             return asyncio.run(_batch(endpoint, args.nick, rooms, args.password))
         return asyncio.run(_interactive(endpoint, args, rooms))
@@ -206,22 +215,32 @@ async def _ask(question: str, default: str) -> str:
         print("a nick is 1-32 of A-Z a-z 0-9 _ -, not starting with -")
 
 
-async def _ask_password(question: str) -> str:
-    from prompt_toolkit import PromptSession
-
-    session: PromptSession[str] = PromptSession()
-    return await session.prompt_async(question, is_password=True)
-
-
 #: Times a password typed at the prompt may be wrong before the client gives up.
 PASSWORD_TRIES = 3
 
 
 async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list[str]) -> int:
     from .app import ChatClient
+    from .locate import Declined, ask_password, locate, prompt_password
 
+    password = args.password
+    if args.address is None:  # look for a server on the LAN
+        try:
+            located = await locate(
+                endpoint,
+                seconds=args.discover_timeout,
+                interface=args.discover_interface,
+                tls=endpoint.tls,
+                password=password,  # --password, CHAT_PASSWORD or the settings file
+                ask_password=ask_password,
+                stream=sys.stdout,
+            )
+        except Declined as exc:
+            _complain(str(exc))
+            return 1
+        endpoint, password = located.endpoint, located.password
     nick = args.nick or await _ask("nick: ", login_nick())
-    connection = Connection(endpoint, nick, password=args.password)
+    connection = Connection(endpoint, nick, password=password)
     asked = 0
     while True:
         try:
@@ -232,13 +251,13 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
             return 1
         except Refused as exc:
             if exc.code == "auth_failed":
-                if args.password is not None or asked >= PASSWORD_TRIES:
+                if password is not None or asked >= PASSWORD_TRIES:
                     _complain(f"{endpoint}: wrong password")
                     return 1
                 if asked:
                     print("wrong password")
                 asked += 1
-                connection.password = await _ask_password(f"password for {endpoint}: ")
+                connection.password = await prompt_password(f"password for {endpoint}: ")
                 continue
             if exc.code not in ("nick_taken", "nick_invalid"):
                 _complain(f"{endpoint} refused us: {exc}")
