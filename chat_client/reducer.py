@@ -196,7 +196,7 @@ def _whisper(state: ChatState, message: WhisperMessage) -> None:
     window.add(line)
     state.noticed(window, line, from_me=mine)
     if not mine:
-        state.urls.note(line.plain()[-1], ts=message.ts, where=window.name, nick=message.from_)
+        state.urls.note(line.fragments[-1][1], ts=message.ts, where=window.name, nick=message.from_)
 
 
 def _presence(state: ChatState, presence: Presence) -> None:

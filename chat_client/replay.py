@@ -56,7 +56,7 @@ def _show(state: ChatState, window: Window, message: Message, *, live: bool) -> 
     window.spoke(message.from_)
     if live:
         state.noticed(window, line, from_me=mine)
-        state.urls.note(line.plain()[-1], ts=message.ts, where=window.name, nick=message.from_)
+        state.urls.note(line.fragments[-1][1], ts=message.ts, where=window.name, nick=message.from_)
 
 
 def joined(state: ChatState, joined: Joined) -> None:

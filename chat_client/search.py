@@ -10,6 +10,7 @@ text back.  ``/lastlog TEXT`` lists the same matches at once.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from .scrollback import scroll_to
@@ -25,10 +26,12 @@ def find_back(window: Window, query: str, before: int | None = None) -> int | No
         return None
     needle = query.casefold()
     first = window.first_number
-    end = len(window.lines) if before is None else min(len(window.lines), before - first)
-    for index in range(end - 1, -1, -1):
-        if needle in window.lines[index].text.casefold():
-            return first + index
+    count = len(window.lines)
+    end = count if before is None else max(0, min(count, before - first))
+    newest_first = itertools.islice(reversed(window.lines), count - end, None)
+    for offset, line in enumerate(newest_first):
+        if needle in line.text.casefold():
+            return first + end - 1 - offset
     return None
 
 

@@ -135,8 +135,7 @@ class Line:
     it happened; ``seq`` is the room message's sequence number; ``log`` says
     whether it belongs in the chat log (replayed history and the output of
     local commands do not); ``key`` tells a message's copies apart from other
-    messages across a server restart; ``pending`` is the ``id`` of a line typed
-    while offline and not yet sent.
+    messages across a server restart.
     """
 
     __slots__ = (
@@ -147,7 +146,6 @@ class Line:
         "key",
         "log",
         "mention",
-        "pending",
         "seq",
         "ts",
     )
@@ -170,7 +168,6 @@ class Line:
         self.ts = ts
         self.log = log
         self.key = key
-        self.pending: str | None = None
         self._width = -1
         self._rows: list[Fragments] = []
 
