@@ -70,6 +70,7 @@ class Disk:
     def __init__(self, root: Path | None, *, threads: int = 4, nice: int = 10) -> None:
         self.temporary = root is None
         self.root = root or Path(tempfile.gettempdir())
+        self._closed = False
         self.executor = ThreadPoolExecutor(
             max_workers=threads,
             thread_name_prefix="hubbub-files",
@@ -158,7 +159,13 @@ class Disk:
         return await self.run(opener)
 
     async def close(self) -> None:
-        """Wait for the disk work under way, stop the threads; delete a temporary directory."""
+        """Wait for the disk work under way, stop the threads; delete a temporary directory.
+
+        Closing again does nothing.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self.temporary:
             root = self.root
             await self.run(lambda: shutil.rmtree(root, ignore_errors=True))
