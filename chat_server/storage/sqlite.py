@@ -134,8 +134,7 @@ class SqliteStore(LocalStore):
             case FileShared(record=record):
                 self._queue.put(("F", record.file.id, "", None, encode_record(record)))
             case FilesRemoved(ids=ids):
-                for file_id in ids:
-                    self._queue.put(("X", file_id, "", None, None))
+                self._queue.put(("X", "", "", ids, None))
             case _:
                 pass  # presence and nicks do not outlive the process
         return True
@@ -248,7 +247,7 @@ class SqliteStore(LocalStore):
             elif kind == "F":
                 db.execute("INSERT OR REPLACE INTO files (id, body) VALUES (?, ?)", (key, body))
             elif kind == "X":
-                db.execute("DELETE FROM files WHERE id = ?", (key,))
+                db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in value])
             else:
                 db.execute("DELETE FROM messages WHERE room = ?", (key,))
                 db.execute("DELETE FROM rooms WHERE key = ?", (key,))
