@@ -38,6 +38,7 @@ from protocol import (
 )
 
 from .processes import CLIENT, ChatServer, Tmux, read_until
+from .test_tls import certificate  # noqa: F401 (a fixture)
 
 FILE = FileInfo(id="Xy12", name="\u202eevil\x1b.txt", size=1536, sha256="ab" * 32)
 
@@ -77,7 +78,7 @@ def chat_server() -> Iterator[ChatServer]:
         server.kill()
 
 
-def test_batch_send_shares_the_file_and_listeners_print_a_file_line(
+def test_batch_send_shares_a_file_listeners_print_it_and_get_fetches_it(
     chat_server: ChatServer, tmp_path: Path
 ) -> None:
     address = f"127.0.0.1:{chat_server.port}"
@@ -108,7 +109,18 @@ def test_batch_send_shares_the_file_and_listeners_print_a_file_line(
         pattern = r"lobby <bot> \[file\] notes\.txt \(2\.0 KiB\) id=(\S+)\nlobby <bot> after\n"
         assert re.fullmatch(pattern, done.stdout)
         heard = read_until(ears.stdout, "lobby <bot> after")
-        assert re.search(pattern, heard)
+        match = re.search(pattern, heard)
+        assert match is not None
+        fetched = subprocess.run(  # from a real server process: zero-copy on uvloop
+            [CLIENT, address, "--nick", "getter", "--room", "lobby"],
+            input=f"/get {match.group(1)} {tmp_path / 'copy.txt'}\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        assert (tmp_path / "copy.txt").read_bytes() == b"x" * 2048
     finally:
         ears.kill()
         ears.wait(5)
@@ -213,3 +225,28 @@ async def test_the_progress_bar_shows_bytes_rate_and_time_left_while_chat_goes_o
             assert "↑ big.iso" not in screen
     finally:
         await asyncio.to_thread(tmux.close)
+
+
+def test_a_file_goes_up_and_down_over_tls(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    cert, key = request.getfixturevalue("certificate")
+    server = ChatServer("--tls-cert", str(cert), "--tls-key", str(key), "--rate", "0").start()
+    try:
+        data = bytes(range(256)) * 4000  # ~1 MiB: several chunks under TLS
+        (tmp_path / "blob.bin").write_bytes(data)
+        common = [CLIENT, f"127.0.0.1:{server.port}", "--tls-ca", str(cert), "--room", "lobby"]
+
+        def batch(nick: str, line: str) -> subprocess.CompletedProcess[str]:
+            done = subprocess.run(
+                [*common, "--nick", nick], input=line, capture_output=True, text=True,
+                timeout=30, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            return done
+
+        sent = batch("up", f"/send {tmp_path / 'blob.bin'}\n")
+        match = re.search(r"\[file\] blob\.bin \(1000\.0 KiB\) id=(\S+)", sent.stdout)
+        assert match is not None, sent.stdout
+        batch("down", f"/get {match.group(1)} {tmp_path / 'back.bin'}\n")
+        assert (tmp_path / "back.bin").read_bytes() == data
+    finally:
+        server.kill()
