@@ -222,13 +222,17 @@ def _list(arg: str, ctx: Context) -> Result:
     return Send(ListRooms())
 
 
-def _who(arg: str, ctx: Context) -> Result:
+def _named_or_here(arg: str, ctx: Context, command: str) -> str | Problem:
+    """The room ``arg`` names, else the current one; a :class:`Problem` if neither is one."""
     room = _room_arg(arg.strip()) or ctx.room
     if room is None:
-        return Problem("usage: /who ROOM")
-    if not is_valid_room(room):
-        return Problem(f"not a room name: {room!r}")
-    return Send(Who(room=room))
+        return Problem(f"usage: /{command} ROOM")
+    return room if is_valid_room(room) else Problem(f"not a room name: {room!r}")
+
+
+def _who(arg: str, ctx: Context) -> Result:
+    room = _named_or_here(arg, ctx, "who")
+    return room if isinstance(room, Problem) else Send(Who(room=room))
 
 
 def _send_file(arg: str, ctx: Context) -> Result:
@@ -241,18 +245,12 @@ def _send_file(arg: str, ctx: Context) -> Result:
 
 
 def _files(arg: str, ctx: Context) -> Result:
-    room = _room_arg(arg.strip()) or ctx.room
-    if room is None:
-        return Problem("usage: /files ROOM")
-    if not is_valid_room(room):
-        return Problem(f"not a room name: {room!r}")
-    return Send(ListFiles(room=room))
+    room = _named_or_here(arg, ctx, "files")
+    return room if isinstance(room, Problem) else Send(ListFiles(room=room))
 
 
 def _get_file(arg: str, ctx: Context) -> Result:
-    if not arg.strip():
-        return Problem("usage: /get ID [DEST]")
-    return Local("get_file", arg.strip())
+    return Local("get_file", arg.strip()) if arg.strip() else Problem("usage: /get ID [DEST]")
 
 
 def _bell(arg: str, ctx: Context) -> Result:
