@@ -82,7 +82,7 @@ class Progress:
     def line(self, now: float) -> str:
         """``↑ name [#####-----]  45%  12.3 MiB/27.0 MiB  8.1 MiB/s  0:02 left``."""
         arrow = "↑" if self.direction == "send" else "↓"
-        share = self.done / self.size if self.size else 1.0
+        share = self.done / self.size if self.size else float(self.stage == "moving")
         filled = round(share * BAR)
         bar = "#" * filled + "-" * (BAR - filled)
         text = f"{arrow} {self.name} [{bar}] {share:4.0%}  "
