@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import socket
 from collections.abc import Callable
 from typing import Literal
@@ -96,6 +97,8 @@ class TransferConnection(Connection):
         #: Reading waits for the next turn of the loop, or for the disk.
         self._turn_taken = False
         self._disk_busy = False
+        #: The duplicate socket descriptor a pulling upload reads (-1: none).
+        self._direct = -1
 
     # --- starting --------------------------------------------------------------------
 
@@ -135,6 +138,21 @@ class TransferConnection(Connection):
         self.mode = "upload"
         self.transport.write(encode(TransferReady(offset=sink.offset, size=offer.size)))
         self._take(rest)
+        if self.mode == "upload" and zero_copy_possible(self.transport):
+            # The files threads take the rest from the socket themselves (see UploadSink.pull).
+            self.transport.pause_reading()
+            self._direct = os.dup(self.transport.get_extra_info("socket").fileno())
+            pulled = sink.pull(self._direct, self.remaining)
+            self._task = asyncio.get_running_loop().create_task(self._pulling(sink, pulled))
+
+    async def _pulling(self, sink: UploadSink, pulled: asyncio.Future[bool]) -> None:
+        if not await pulled:
+            if sink.error is None:  # the peer stopped: what arrived is kept
+                self.transport.abort()
+            return
+        self.remaining = 0
+        self.mode = "finishing"
+        await self._complete(sink)
 
     def data_received(self, data: bytes) -> None:
         if self.mode == "upload" and not self.closing:
@@ -172,7 +190,7 @@ class TransferConnection(Connection):
         self._read_on()
 
     def _read_on(self) -> None:
-        waiting = self._turn_taken or self._disk_busy
+        waiting = self._turn_taken or self._disk_busy or self._direct >= 0
         if self.mode == "upload" and not self.closing and not waiting:
             self.transport.resume_reading()
 
@@ -198,6 +216,8 @@ class TransferConnection(Connection):
         except OSError:  # _disk_failed answered; what was written is kept
             files.stopped(key, sink.written)
             return
+        finally:
+            self._close_direct()
         if digest != offer.sha256:
             await files.discard(key)
             text = f"the bytes received hash to {digest}, not {offer.sha256}: discarded"
@@ -340,9 +360,16 @@ class TransferConnection(Connection):
         assert ticket is not None
         assert ticket.key is not None
         kept = await sink.stop()
+        self._close_direct()
         self.door.files.stopped(ticket.key, kept)
         self._end_ticket()
         log.info("an upload from %s stopped at %d bytes; kept to resume", self.peer, kept)
+
+    def _close_direct(self) -> None:
+        """The sink is done with the socket's duplicate descriptor."""
+        if self._direct >= 0:
+            fd, self._direct = self._direct, -1
+            os.close(fd)
 
     def _end_ticket(self) -> None:
         ticket, self.ticket = self.ticket, None
