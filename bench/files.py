@@ -21,10 +21,11 @@ itself.  The server's own share of the transfer (reading, hashing, writing,
 ``sendfile``) runs at its normal priority, its files threads ``--file-nice``
 below the chat.
 
-Disk writes: ``--size`` bytes fed in 256 KiB chunks to the upload sink the
-server uses, its writes and hashing run in the files executor, then inline on
-the event loop (and with ``RWF_NOWAIT`` where the kernel has it), while a 1 ms
-timer on the same loop measures how late it fires.
+Disk writes: ``--size`` bytes through the upload sink the server uses, pulled
+from a socket (plain TCP) or fed in 256 KiB chunks (TLS), its jobs run in the
+files executor, then inline on the event loop (and fed with ``RWF_NOWAIT``
+writes where the kernel has them), while a 1 ms timer on the same loop
+measures how late it fires.
 """
 
 from __future__ import annotations
@@ -296,12 +297,18 @@ def latency(args: argparse.Namespace, workdir: Path, source: Path, sha: str) -> 
     return results
 
 
-async def sink_lag(size: int, run_kind: str, workdir: Path) -> tuple[float, float, float]:
-    """MB/s through an :class:`UploadSink` and the 1 ms timer's p99 and worst lateness (ms)."""
+async def sink_lag(size: int, kind: str, workdir: Path) -> tuple[float, float, float]:
+    """MB/s through an :class:`UploadSink` and the 1 ms timer's p99 and worst lateness (ms).
+
+    ``kind`` is how the bytes come (``fed`` chunks, as under TLS, or ``pulled`` from
+    a socket, as on plain TCP) and how its jobs run (``executor``, ``inline`` on the
+    loop, or ``RWF_NOWAIT`` writes that fall back to the executor).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(4)
+    how, runs = kind.split(", ")
 
     async def in_executor(work: Callable[[], Any]) -> Any:
         return await loop.run_in_executor(executor, work)
@@ -312,10 +319,13 @@ async def sink_lag(size: int, run_kind: str, workdir: Path) -> tuple[float, floa
         except BlockingIOError:
             return os.write(fd, data)
 
-    run = in_executor if run_kind == "executor" else run_inline
-    write = nowait if run_kind == "RWF_NOWAIT" else os.write
-    path = workdir / f"sink-{run_kind}"
-    sink = UploadSink(path, 0, run, write=write)
+    path = workdir / "sink"
+    sink = UploadSink(
+        path,
+        0,
+        run_inline if runs == "inline" else in_executor,
+        write=nowait if runs == "RWF_NOWAIT" else os.write,
+    )
     resumed = asyncio.Event()
     sink.on_resume = resumed.set
     late: list[float] = []
@@ -323,21 +333,38 @@ async def sink_lag(size: int, run_kind: str, workdir: Path) -> tuple[float, floa
 
     async def ticker() -> None:
         while not stop:
-            due = loop.time() + 0.001
+            due = time.perf_counter() + 0.001
             await asyncio.sleep(0.001)
-            late.append((loop.time() - due) * 1000)
+            late.append((time.perf_counter() - due) * 1000)
 
+    block = os.urandom(4 * MIB)
     tick = asyncio.create_task(ticker())
-    chunk = os.urandom(256 * 1024)
     start = time.perf_counter()
     sink.start()
-    for _ in range(size // len(chunk)):
-        if sink.feed(chunk):
-            resumed.clear()
-            await resumed.wait()
-        await asyncio.sleep(0)  # a socket read per chunk gives the loop a turn
+    if how == "pulled":
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+
+        def send() -> None:
+            with theirs:
+                for _ in range(size // len(block)):
+                    theirs.sendall(block)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        assert await sink.pull(ours.fileno(), size)
+    else:
+        chunk = memoryview(block)[: 256 * 1024]
+        for _ in range(size // len(chunk)):
+            if sink.feed(bytes(chunk)):  # a fresh object per read, as a transport hands over
+                resumed.clear()
+                await resumed.wait()
+            await asyncio.sleep(0)  # a socket read per chunk gives the loop a turn
     await sink.finish()
     elapsed = time.perf_counter() - start
+    if how == "pulled":
+        sender.join()
+        ours.close()
     stop = True
     await tick
     executor.shutdown()
@@ -349,21 +376,22 @@ async def sink_lag(size: int, run_kind: str, workdir: Path) -> tuple[float, floa
 def disk_writes(
     args: argparse.Namespace, workdir: Path
 ) -> dict[str, list[tuple[float, float, float]]]:
-    kinds = ["executor", "inline"]
+    kinds = ["pulled, executor", "pulled, inline", "fed, executor", "fed, inline"]
     probe = workdir / "probe"
     with contextlib.suppress(AttributeError, OSError):
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             os.pwritev(fd, [b"x"], 0, os.RWF_NOWAIT)
-            kinds.append("RWF_NOWAIT")
+            kinds.append("fed, RWF_NOWAIT")
         finally:
             os.close(fd)
             probe.unlink()
-    if "RWF_NOWAIT" not in kinds:
+    if "fed, RWF_NOWAIT" not in kinds:
         print("  RWF_NOWAIT: this kernel and file system refuse it for buffered writes")
     found: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in kinds}
     for _ in range(args.passes):
         for kind in kinds:
+            os.sync()
             found[kind].append(asyncio.run(sink_lag(args.size * MIB, kind, workdir)))
             rate, p99, worst = found[kind][-1]
             print(f"  {kind}: {rate:,.0f} MB/s, timer late p99 {p99:.2f} ms, max {worst:.2f} ms")

@@ -8,9 +8,12 @@ bytes it had already read past that frame, which are the start of an upload.
 The ticket decides the direction:
 
 - an upload answers ``transfer_ready``, reads exactly ``size - offset`` raw
-  bytes into an :class:`~chat_server.files.UploadSink`, checks the
-  ``sha256``, stores the content, shares the file (:meth:`Hub.publish`) and
-  answers ``transfer_done``; an upload cut short keeps its bytes to resume;
+  bytes into an :class:`~chat_server.files.UploadSink` (on plain TCP the files
+  threads take them from the socket themselves, :meth:`UploadSink.pull`; under
+  TLS the transport decrypts and feeds them, one read per turn of the loop),
+  checks the ``sha256``, stores the content, shares the file
+  (:meth:`Hub.publish`) and answers ``transfer_done``; an upload cut short
+  keeps its bytes to resume;
 - a download answers ``transfer_ready`` and sends the stored bytes from the
   asked ``offset`` (:func:`~chat_server.doors.sendfile.send_file`), then closes.
 
