@@ -44,6 +44,8 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("tls-key", str, "the private key of --tls-cert (PEM)"),
     ("log-level", str, "debug, info, warning or error"),
     ("motd", str, "message of the day sent in welcome"),
+    ("admin-socket", str, "Unix socket for chat-admin (mode 0600, this user and root only)"),
+    ("oper-password", str, "password of the oper request (server operators)"),
     ("max-per-address", int, "connections at once from one address (loopback exempt; 0: no cap)"),
     ("hello-max-frame", int, "largest frame accepted before welcome"),
     ("sndbuf", int, "kernel send buffer per connection in bytes (0: kernel autotuning)"),

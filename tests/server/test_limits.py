@@ -9,7 +9,10 @@ from protocol import (
     Bye,
     Error,
     Hello,
+    HistoryRequest,
     Join,
+    Leave,
+    Left,
     ListRooms,
     Message,
     Ping,
@@ -38,7 +41,7 @@ from tests.wire import WireClient
 
 
 async def test_says_beyond_the_burst_are_dropped_with_rate_limited() -> None:
-    async with serving(rate=0.01, burst=3) as server:
+    async with serving(rate=0.01, burst=4) as server:  # the join costs one
         alice, bob = await welcomed(server.port, "alice", "bob")
         await alice.join("lobby")
         await bob.join("lobby")
@@ -59,7 +62,7 @@ async def test_says_beyond_the_burst_are_dropped_with_rate_limited() -> None:
 
 
 async def test_tokens_refill_at_the_rate() -> None:
-    async with serving(rate=2, burst=1) as server:
+    async with serving(rate=2, burst=2) as server:  # the join costs one
         (alice,) = await welcomed(server.port, "alice")
         await alice.join("lobby")
         await alice.send(Say(room="lobby", text="first"))
@@ -73,7 +76,7 @@ async def test_tokens_refill_at_the_rate() -> None:
 
 
 async def test_whisper_nick_and_topic_cost_a_token() -> None:
-    async with serving(rate=0.01, burst=1) as server:
+    async with serving(rate=0.01, burst=2) as server:  # the join costs one
         alice, bob = await welcomed(server.port, "alice", "bob")
         await alice.join("lobby")
         await alice.send(Say(room="lobby", text="spends the only token"))
@@ -88,20 +91,34 @@ async def test_whisper_nick_and_topic_cost_a_token() -> None:
         await close_all([alice, bob])
 
 
-async def test_join_list_who_and_ping_cost_no_token() -> None:
-    async with serving(rate=0.01, burst=1) as server:
+async def test_list_who_history_and_ping_cost_no_token() -> None:
+    async with serving(rate=0.01, burst=2) as server:
         (alice,) = await welcomed(server.port, "alice")
+        await alice.join("r0")  # a join costs one token: one is left
         for i in range(15):
-            await alice.send(Join(room=f"r{i}"))
-            await alice.recv()
             await alice.send(ListRooms())
             await alice.expect(RoomList)
-            await alice.send(Who(room=f"r{i}"))
+            await alice.send(Who(room="r0"))
+            await alice.recv()
+            await alice.send(HistoryRequest(room="r0"))
             await alice.recv()
             await alice.send(Ping(token=f"p{i}"))
             assert await alice.expect(Pong) == Pong(token=f"p{i}")
         await alice.send(Say(room="r0", text="token still there"))
         assert (await alice.expect(Message)).text == "token still there"
+        await alice.close()
+
+
+async def test_join_and_leave_cost_a_token() -> None:
+    async with serving(rate=0.01, burst=2) as server:
+        (alice,) = await welcomed(server.port, "alice")
+        await alice.join("r0")
+        await alice.send(Leave(room="r0"))
+        await alice.expect(Left)
+        await alice.send(Join(room="r1", id="j"))
+        await expect_error(alice, "rate_limited", ref="join", id="j")
+        await alice.send(Leave(room="r0", id="l"))
+        await expect_error(alice, "rate_limited", ref="leave", id="l")
         await alice.close()
 
 
@@ -117,15 +134,15 @@ async def test_rate_zero_turns_the_limit_off() -> None:
 
 
 async def test_more_than_twice_burst_drops_in_ten_seconds_gets_bye_rate_limited() -> None:
-    async with serving(rate=0.01, burst=2) as server:
+    async with serving(rate=0.01, burst=3) as server:
         alice, bob = await welcomed(server.port, "alice", "bob")
-        await alice.join("lobby")
+        await alice.join("lobby")  # one token of three
         await bob.join("lobby")
         await sync(alice)
-        for i in range(6):  # 2 accepted, 4 dropped: exactly 2 x burst, still fine
+        for i in range(8):  # 2 accepted, 6 dropped: exactly 2 x burst, still fine
             await alice.send(Say(room="lobby", text=f"m{i}"))
-        answers = [await alice.recv() for _ in range(6)]
-        assert sum(isinstance(m, Error) and m.code == "rate_limited" for m in answers) == 4
+        answers = [await alice.recv() for _ in range(8)]
+        assert sum(isinstance(m, Error) and m.code == "rate_limited" for m in answers) == 6
         await still_open(alice)
         await alice.send(Say(room="lobby", text="one drop too many"))
         received = await hung_up(alice, timeout=3)
