@@ -11,6 +11,7 @@ from protocol import (
     Hello,
     HistoryRequest,
     Join,
+    Joined,
     Leave,
     Left,
     ListRooms,
@@ -25,6 +26,7 @@ from protocol import (
     Welcome,
     Whisper,
     Who,
+    encode,
 )
 from tests.server.helpers import (
     close_all,
@@ -258,3 +260,32 @@ async def test_loopback_is_exempt_from_the_per_address_cap() -> None:
         for client in clients:
             await still_open(client)
         await close_all(clients)
+
+
+async def test_toggling_join_and_leave_in_a_big_room_is_limited_then_dropped() -> None:
+    """Each join of a room of 1,000 answers 1,000 nicks and tells 1,000 members."""
+    async with serving(rate=0.01, burst=4) as server:
+        members = []
+        for start in range(0, 1000, 100):
+            batch = await asyncio.gather(
+                *(WireClient.connect(server.port) for _ in range(start, start + 100))
+            )
+            for index, member in enumerate(batch, start):
+                hello = Hello(nick=f"m{index}", protocol=1)
+                member.writer.write(encode(hello) + encode(Join(room="big")))
+            members.extend(batch)
+        (watcher,) = await welcomed(server.port, "watcher")
+        while len((await watcher.join("big")).members) < 1001:
+            await watcher.send(Leave(room="big"))
+            await watcher.expect(Left)
+        (flooder,) = await welcomed(server.port, "flooder")
+        toggles = [Join(room="big"), Leave(room="big")] * 10
+        await flooder.send_raw(b"".join(encode(m) for m in toggles))
+        received = await hung_up(flooder, timeout=20)
+        assert received[-1] == Bye(reason="rate_limited")
+        assert sum(isinstance(m, Joined) for m in received) == 2, "4 tokens: 2 joins, 2 leaves"
+        refused = [m for m in received if isinstance(m, Error)]
+        assert len(refused) == 9 and all(m.code == "rate_limited" for m in refused)
+        for member in members:  # they never read: do not wait for a clean close
+            member.writer.transport.abort()
+        await watcher.close()
