@@ -21,6 +21,7 @@ import ipaddress
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -158,8 +159,17 @@ class Hub:
         await self.ctx.store.close()
 
     def configure(self, settings: Settings) -> None:
-        """Apply new settings (a reload); connections and rooms stay as they are."""
+        """Apply new settings (a reload); connections and rooms stay as they are.
+
+        A new ``history`` applies to every room at once (a smaller one drops
+        the oldest messages kept in memory).
+        """
         self.ctx.settings = settings
+        roster = self.ctx.roster
+        if settings.history != roster.history:
+            roster.history = settings.history
+            for room in roster.rooms.values():
+                room.history = deque(room.history, maxlen=settings.history)
 
     # --- connections -----------------------------------------------------------
 

@@ -54,7 +54,8 @@ def acting_room(ctx: Context, seat: Seat, request: Any) -> Room | None:
     if room is None and seat.oper:
         room = ctx.roster.room(request.room)
     if room is None:
-        ctx.post.error(seat, "not_in_room", f"you are not in {request.room}", request)
+        text = f"there is no room {request.room}" if seat.oper else f"you are not in {request.room}"
+        ctx.post.error(seat, "not_in_room", text, request)
     return room
 
 
