@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from chat_server.cli import load_config
 from chat_server.server import Server
 from chat_server.storage import make_store
 from protocol import Bye, Kicked, Notice, Presence, Whisper, encode
+from tests.server.conftest import TlsFiles
 from tests.server.helpers import close_all, hung_up, sync, welcomed
 from tests.server.moderation import room_of
 from tests.server.test_cli import BASE_ARGS, chat_server, clean_env, run_invalid
@@ -399,3 +401,51 @@ async def test_chat_admin_prints_the_reply_and_exits_by_it(short_dir: Path) -> N
         assert await server.wait(10) == 0
     with pytest.raises(FileNotFoundError):  # removed at exit
         os.stat(socket_path)
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A second self-signed certificate for 127.0.0.1, and its key."""
+    cert, key = directory / "new-cert.pem", directory / "new-key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec",
+            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-days", "2",
+            "-subj", "/CN=renewed", "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_reload_serves_a_new_certificate_to_new_connections_only(
+    short_dir: Path, tls_files: TlsFiles
+) -> None:
+    new_cert, new_key = await asyncio.to_thread(self_signed, short_dir)
+    config = short_dir / "hub.toml"
+    config.write_text(f'tls-cert = "{tls_files.cert}"\ntls-key = "{tls_files.key}"\n')
+    trust = ssl.create_default_context(cafile=str(tls_files.cert))
+    trust.load_verify_locations(cafile=str(new_cert))
+
+    def presented(client: WireClient) -> bytes:
+        der: bytes = client.writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        return der
+
+    async with admin_server(short_dir, "--config", str(config)) as server:
+        before = await WireClient.connect(server.port, tls=trust)
+        await before.hello("before")
+        config.write_text(f'tls-cert = "{new_cert}"\ntls-key = "{new_key}"\n')
+        (reloaded,) = await ask(short_dir / "admin.sock", "reload")
+        assert reloaded == ["reloaded (tls-cert, tls-key)"]
+        after = await WireClient.connect(server.port, tls=trust)
+        await after.hello("after")
+        assert presented(after) == ssl.PEM_cert_to_DER_cert(new_cert.read_text())
+        assert presented(before) == ssl.PEM_cert_to_DER_cert(tls_files.cert.read_text())
+        assert await sync(before) == [], "the old connection goes on"
+        config.write_text(f'tls-cert = "{config}"\ntls-key = "{new_key}"\n')
+        (refused,) = await ask(short_dir / "admin.sock", "reload")
+        assert refused[0].startswith("error: --tls-cert/--tls-key: cannot load")
+        assert server.config.tls_cert == str(new_cert), "nothing changed"
+        await close_all([before, after])
