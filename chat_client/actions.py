@@ -14,18 +14,22 @@ returns a reason the user asked to quit, and the caller must do so.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
-from protocol import HistoryRequest, Join, Say, Whisper, fold
+from protocol import HistoryRequest, Join, Leave, Say, Whisper, fold
 
 from . import commands
 from .commands import BELL_MODES, Context, Local, Problem
 from .help import help_lines
+from .ignore import write_ignored
 
 if TYPE_CHECKING:
     from .state import ChatState
 
 __all__ = ["HISTORY_PAGE", "context", "join", "load_older", "submit"]
+
+logger = logging.getLogger(__name__)
 
 #: Messages asked for by one PageUp at the top of a room.
 HISTORY_PAGE = 50
@@ -67,7 +71,8 @@ def submit(state: ChatState, line: str) -> str | None:
         joined = state.find(message.room, "room")
         if joined is not None and joined.joined:
             state.switch_to(joined)
-    if not state.send(message):
+    sent = state.pacer.send(message) if isinstance(message, Join | Leave) else state.send(message)
+    if not sent:
         state.error("not connected: nothing was sent")
     return None
 
@@ -80,7 +85,7 @@ def join(state: ChatState, room: str, *, switch: bool = True) -> bool:
     """
     if switch:
         state.switch_on_join.add(fold(room))
-    return state.send(Join(room=room))
+    return state.pacer.send(Join(room=room))
 
 
 def load_older(state: ChatState) -> None:
@@ -130,7 +135,33 @@ def _local(state: ChatState, result: Local) -> str | None:
     elif action == "help":
         for text in help_lines(arg):
             state.info(text)
+    elif action in ("ignore", "unignore"):
+        _ignore(state, arg, on=action == "ignore")
     return None
+
+
+def _ignore(state: ChatState, nick: str, *, on: bool) -> None:
+    """``/ignore NICK``, ``/unignore NICK``, or ``/ignore`` alone to list; kept in the file."""
+    if not nick:
+        listed = " ".join(sorted(state.ignored)) or "nobody"
+        state.info(f"ignoring: {listed}")
+        return
+    key = fold(nick)
+    if on:
+        state.ignored.add(key)
+        state.info(f"ignoring {nick}: their messages, whispers and files are hidden")
+    elif key in state.ignored:
+        state.ignored.discard(key)
+        state.info(f"no longer ignoring {nick}")
+    else:
+        state.info(f"{nick} was not ignored")
+        return
+    if state.ignore_file is not None:
+        try:
+            write_ignored(state.ignored, state.ignore_file)
+        except OSError as exc:
+            logger.warning("cannot keep the ignore list in %s: %s", state.ignore_file, exc)
+            state.error(f"cannot keep the ignore list in {state.ignore_file}: {exc}")
 
 
 def _switch(state: ChatState, target: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.input import Input
@@ -23,6 +24,7 @@ from protocol import Welcome
 
 from .commands import BellMode
 from .events import Event
+from .ignore import read_ignored
 from .reconnect import Connection
 from .state import ChatState
 from .ui import build_application
@@ -48,6 +50,7 @@ class ChatClient:
         bell: BellMode = "mentions",
         input: Input | None = None,
         output: Output | None = None,
+        ignore_file: Path | None = None,
     ) -> None:
         self.connection = connection
         self.rooms = list(rooms)
@@ -58,6 +61,8 @@ class ChatClient:
             ring=self._ring,
             scrollback=scrollback,
             bell=bell,
+            ignored=read_ignored(ignore_file) if ignore_file is not None else (),
+            ignore_file=ignore_file,
         )
         self.state.nick_changed = self._nick_changed
         self.state.reconnect = connection.drop

@@ -22,6 +22,7 @@ from protocol import is_valid_nick, is_valid_room
 
 from .batch import BatchClient, read_lines
 from .commands import BELL_MODES
+from .ignore import settings_path
 from .link import ConnectFailed, Endpoint, Refused, alternative_nick
 from .reconnect import Connection
 from .sanitize import sanitize
@@ -206,5 +207,11 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
                 return 1
             print(sanitize(str(exc)))
             connection.nick = await _ask("nick: ", alternative_nick(connection.nick))
-    client = ChatClient(connection, rooms=rooms, scrollback=args.scrollback, bell=args.bell)
+    client = ChatClient(
+        connection,
+        rooms=rooms,
+        scrollback=args.scrollback,
+        bell=args.bell,
+        ignore_file=settings_path(),
+    )
     return await client.run(welcome)

@@ -35,6 +35,7 @@ from protocol import (
     NickChanged,
     Presence,
     RoomList,
+    RoomModes,
     ServerMessage,
     Topic,
     Welcome,
@@ -42,6 +43,7 @@ from protocol import (
     fold,
 )
 
+from . import moderation
 from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
 from .view import Line, message_line, whisper_line
 from .windows import Window
@@ -61,6 +63,7 @@ def handle(state: ChatState, event: Event) -> None:
             welcomed(state, welcome, again=again)
         case Disconnected(reason=reason):
             state.connection = "disconnected"
+            state.pacer.clear()
             for window in state.windows:
                 state.error(f"disconnected: {reason}", window)
                 window.joined = False
@@ -82,6 +85,8 @@ def welcomed(state: ChatState, welcome: Welcome, *, again: bool) -> None:
     state.connection = "connected"
     state.server_name = welcome.server
     state.max_text = welcome.max_text or DEFAULT_MAX_TEXT
+    state.pacer.limits(welcome.rate, welcome.burst)
+    state.away = None  # a new connection is not away
     if state.nick != welcome.nick:
         state.info(f"you are now {welcome.nick}", state.status)
     state.nick = welcome.nick
@@ -107,8 +112,8 @@ def welcomed(state: ChatState, welcome: Welcome, *, again: bool) -> None:
         return
     for window in state.windows:
         state.info("reconnected", window)
-    for room in state.wanted.values():
-        state.send(Join(room=room))
+    for room in state.wanted.values():  # paced: more rooms than burst are not refused
+        state.pacer.send(Join(room=room))
 
 
 def apply(state: ChatState, message: ServerMessage) -> None:
@@ -138,6 +143,8 @@ def apply(state: ChatState, message: ServerMessage) -> None:
             _error(state, message)
         case Bye(reason=reason):
             state.error(f"the server said bye: {reason}", state.status)
+        case _:
+            moderation.apply(state, message)
 
 
 def _notice(state: ChatState, window: Window, line: Line, *, from_me: bool) -> None:
@@ -165,6 +172,9 @@ def _show(state: ChatState, window: Window, message: Message, *, live: bool) -> 
         state.typed_in.pop(message.id, None)
     if window.last_seq is not None and message.seq <= window.last_seq:
         return
+    if not mine and fold(message.from_) in state.ignored:
+        window.skip(message.seq)  # seen, so no gap is fetched for it, but not shown
+        return
     line = message_line(message, state.nick)
     window.add_message(line)
     window.spoke(message.from_)
@@ -179,6 +189,9 @@ def _joined(state: ChatState, joined: Joined) -> None:
     window.joined = True
     window.members = {fold(nick): nick for nick in joined.members}
     window.topic = joined.topic
+    window.ops = {fold(nick) for nick in joined.ops}
+    window.voiced = {fold(nick) for nick in joined.voiced}
+    window.modes = joined.modes
     state.wanted[key] = joined.room
     state.rooms[key] = joined.room
     if key in state.switch_on_join:
@@ -188,10 +201,13 @@ def _joined(state: ChatState, joined: Joined) -> None:
     if window.last_seq is None:
         state.info(f"you joined {joined.room}", window)
         if joined.topic:
-            state.info(f"topic: {joined.topic}", window)
+            by = f" (set by {joined.topic_by})" if joined.topic_by else ""
+            state.info(f"topic: {joined.topic}{by}", window)
         for message in history:
             _show(state, window, message, live=False)
-        state.info(f"members: {' '.join(joined.members)}", window)
+        state.info(f"members: {' '.join(map(window.marked, joined.members))}", window)
+        if joined.modes != RoomModes():
+            state.info(f"modes: {moderation.describe_modes(joined.modes)}", window)
         return
     last = window.last_seq
     missed = [m for m in history if m.seq > last]
@@ -235,7 +251,8 @@ def _history(state: ChatState, history: History) -> None:
     if not older:
         state.info("(start of the history kept by the server)", window)
         return
-    window.prepend([message_line(m, state.nick) for m in older])
+    shown = [m for m in older if fold(m.from_) not in state.ignored]
+    window.prepend([message_line(m, state.nick) for m in shown])
 
 
 def _left(state: ChatState, left: Left) -> None:
@@ -250,6 +267,8 @@ def _whisper(state: ChatState, message: WhisperMessage) -> None:
     mine = fold(message.from_) == fold(state.nick)
     if mine and message.id is not None:
         state.typed_in.pop(message.id, None)
+    if not mine and fold(message.from_) in state.ignored:
+        return
     other = message.to if mine else message.from_
     window = state.open_window("query", other)
     line = whisper_line(message, state.nick)
@@ -267,6 +286,8 @@ def _presence(state: ChatState, presence: Presence) -> None:
         state.info(f"{presence.nick} has joined {presence.room}", window, "class:join")
         return
     window.members.pop(key, None)
+    window.ops.discard(key)
+    window.voiced.discard(key)
     why = f" ({presence.reason})" if presence.reason else ""
     verb = "left" if presence.event == "leave" else "quit"
     state.info(f"{presence.nick} has {verb}{why}", window, "class:part")
@@ -282,6 +303,10 @@ def _nick_changed(state: ChatState, change: NickChanged) -> None:
         if window.kind == "room" and old in window.members:
             del window.members[old]
             window.members[new] = change.new
+            for ranks in (window.ops, window.voiced):
+                if old in ranks:
+                    ranks.discard(old)
+                    ranks.add(new)
             window.speakers = [new if key == old else key for key in window.speakers]
             state.info(f"{change.old} is now known as {change.new}", window)
         elif window.kind == "query" and window.key == old:
@@ -314,12 +339,25 @@ def _members(state: ChatState, members: Members) -> None:
     window = state.find(members.room, "room")
     if window is not None and window.joined:
         window.members = {fold(nick): nick for nick in members.members}
+        if not members.truncated:
+            window.ops = {fold(nick) for nick in members.ops}
+            window.voiced = {fold(nick) for nick in members.voiced}
+    ops, voiced = {fold(n) for n in members.ops}, {fold(n) for n in members.voiced}
+    away = {fold(n) for n in members.away}
+
+    def marked(nick: str) -> str:
+        key = fold(nick)
+        mark = "@" if key in ops else "+" if key in voiced else ""
+        return mark + nick + (" (away)" if key in away else "")
+
     more = " ..." if members.truncated else ""
-    names = " ".join(members.members)
+    names = " ".join(map(marked, members.members))
     state.info(f"{members.room} ({len(members.members)}): {names}{more}")
 
 
 def _error(state: ChatState, error: Error) -> None:
+    if error.code == "rate_limited" and state.pacer.refused(error.id):
+        return  # a paced join or leave: it is sent again once a token is back
     if error.ref == "history":
         for window in state.windows:
             if window.older == "loading":

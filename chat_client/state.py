@@ -20,14 +20,16 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from pydantic import BaseModel
 
-from protocol import DEFAULT_MAX_TEXT, ServerMessage, Welcome
+from protocol import DEFAULT_MAX_TEXT, ServerMessage, Welcome, fold
 
 from . import actions, reducer
 from .commands import BellMode
 from .events import Event
+from .pacing import Later, Pacer
 from .view import system_line
 from .windows import DEFAULT_SCROLLBACK, Window, WindowKind, Windows
 
@@ -52,6 +54,10 @@ class ChatState:
         scrollback: int = DEFAULT_SCROLLBACK,
         bell: BellMode = "mentions",
         now: Callable[[], float] = time.time,
+        ignored: Iterable[str] = (),
+        ignore_file: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        later: Later | None = None,
     ) -> None:
         self.nick = nick
         self.server = server
@@ -73,6 +79,17 @@ class ChatState:
         self.switch_on_join: set[str] = set()
         #: Where each unanswered say/whisper was typed, so an error lands there.
         self.typed_in: dict[str, Window] = {}
+        #: Our away text (shown in the status bar), and everyone's we heard of, by folded nick.
+        self.away: str | None = None
+        self.away_of: dict[str, str] = {}
+        #: Folded nicks whose messages, whispers and files are hidden (``/ignore``),
+        #: kept in ``ignore_file`` (none: not kept).
+        self.ignored: set[str] = {fold(nick) for nick in ignored}
+        self.ignore_file = ignore_file
+        #: Joins and leaves go through it, at the server's rate (see chat_client.pacing).
+        self.pacer = (
+            Pacer(self._send_now, clock) if later is None else Pacer(self._send_now, clock, later)
+        )
         self._ids = itertools.count(1)
         #: Set by whoever owns the connection: the nick changed; drop and reconnect.
         self.nick_changed: Callable[[str], None] = lambda nick: None
@@ -105,6 +122,9 @@ class ChatState:
     def load_older(self) -> None:
         """PageUp at the top of a room's scrollback: fetch the page before it."""
         actions.load_older(self)
+
+    def _send_now(self, message: BaseModel) -> bool:
+        return self.send(message)
 
     def next_id(self) -> str:
         """A fresh ``id`` for a message this client sends."""

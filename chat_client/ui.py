@@ -55,6 +55,7 @@ STYLE = Style.from_dict(
         "status.state": "bold",
         "status.offline": "bg:ansired ansiwhite bold",
         "status.act": "ansiyellow",
+        "status.away": "ansiyellow",
         "status.mention": "ansibrightred bold",
         "time": "ansibrightblack",
         "system": "ansibrightblack",
@@ -142,8 +143,9 @@ class ChatCompleter(Completer):
                 return
         suffix = ": " if head == "" else " "
         me = fold(self.state.nick)
-        others = [nick for nick in self.state.window.completion_nicks() if fold(nick) != me]
-        yield from _matching(prefix, others, suffix=suffix)
+        window = self.state.window
+        others = [nick for nick in window.completion_nicks() if fold(nick) != me]
+        yield from _matching(prefix, others, suffix=suffix, shown=window.marked)
 
     def _rooms(self) -> list[str]:
         joined = [w.name for w in self.state.windows if w.kind == "room"]
@@ -160,16 +162,22 @@ class ChatCompleter(Completer):
 
 
 def _matching(
-    prefix: str, candidates: Iterable[str], *, suffix: str = "", replace: int | None = None
+    prefix: str,
+    candidates: Iterable[str],
+    *,
+    suffix: str = "",
+    replace: int | None = None,
+    shown: Callable[[str], str] = str,
 ) -> Iterable[Completion]:
+    """Completions of ``prefix``; ``shown`` is how a candidate is displayed (``@op``)."""
     key = fold(prefix)
     for candidate in candidates:
         if fold(candidate).startswith(key) and candidate:
-            shown = sanitize(candidate)
+            text = sanitize(candidate)
             yield Completion(
-                shown + suffix,
+                text + suffix,
                 start_position=-(len(prefix) if replace is None else replace),
-                display=shown,
+                display=sanitize(shown(candidate)),
             )
 
 
@@ -215,6 +223,8 @@ def build_application(
             ("", f"[{state.current + 1}:{sanitize(window.name)}] "),
             ("class:status.state" if online else "class:status.offline", state.connection),
         ]
+        if state.away:
+            parts.append(("class:status.away", f" (away: {sanitize(state.away)})"))
         if window.scroll:
             parts.append(("class:status.act", " -- more --"))
         activity = list(state.activity())

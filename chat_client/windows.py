@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, overload
 
-from protocol import Message, fold
+from protocol import Message, RoomModes, fold
 
 from .view import Line
 
@@ -51,6 +51,10 @@ class Window:
     older: Literal["idle", "loading", "done"] = "idle"
     #: While filling a gap after a reconnect: messages held back, in seq order.
     catchup: list[Message] | None = None
+    #: Folded nicks of the room's ops and voiced members; the room's modes.
+    ops: set[str] = field(default_factory=set)
+    voiced: set[str] = field(default_factory=set)
+    modes: RoomModes = field(default_factory=RoomModes)
 
     def __post_init__(self) -> None:
         self.lines = deque(maxlen=self.cap)
@@ -73,6 +77,17 @@ class Window:
         if self.first_seq is None:
             self.first_seq = line.seq
         self.last_seq = line.seq
+
+    def skip(self, seq: int) -> None:
+        """Note a room message that is not shown (an ignored nick's): its seq was seen."""
+        if self.first_seq is None:
+            self.first_seq = seq
+        self.last_seq = seq
+
+    def marked(self, nick: str) -> str:
+        """``nick`` as ``/who`` shows it: ``@`` for an op, ``+`` for a voiced member."""
+        key = fold(nick)
+        return ("@" if key in self.ops else "+" if key in self.voiced else "") + nick
 
     def prepend(self, lines: list[Line]) -> None:
         """Put older lines above the others, as many as the cap leaves room for."""
