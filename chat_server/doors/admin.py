@@ -86,9 +86,7 @@ def peer_uid(writer: asyncio.StreamWriter) -> int | None:
     if sock is None:
         return None
     try:
-        _, uid, _ = UCRED.unpack(
-            sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size)
-        )
+        _, uid, _ = UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size))
     except (OSError, struct.error):
         return None
     return int(uid)
@@ -113,9 +111,7 @@ class AdminDoor:
     async def start(self) -> None:
         """Accept connections on the socket made by :meth:`bind`."""
         assert self._sock is not None, "bind() first"
-        self._server = await asyncio.start_unix_server(
-            self._serve, sock=self._sock, limit=MAX_LINE
-        )
+        self._server = await asyncio.start_unix_server(self._serve, sock=self._sock, limit=MAX_LINE)
         log.info("admin console on %s", self.path)
 
     async def close(self) -> None:

@@ -9,7 +9,6 @@ it, and drop it when they meet it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
 from protocol import BanEntry, fold
 
@@ -88,13 +87,15 @@ class BanBook:
                 return ban
         return None
 
-    def has(self, room: str) -> bool:
-        """Whether ``room`` has bans (expired ones included)."""
-        return fold(room) in self._rooms
-
-    def rooms(self) -> Iterable[str]:
-        """The folded names of the rooms with bans."""
-        return self._rooms.keys()
+    def covers(self, ban: BanEntry, nick: str, address: str) -> bool:
+        """Whether ``ban`` (holding or not) names ``nick`` or covers ``address``."""
+        if ban.nick is not None:
+            return fold(ban.nick) == fold(nick)
+        if ban.address is None:
+            return False
+        peer = parse_address(address)
+        network = self._networks.get(ban.address) or ipaddress.ip_network(ban.address, strict=False)
+        return peer is not None and peer in network
 
     def _expire(self, room: str, bans: dict[str, BanEntry], now: float) -> None:
         for key in [key for key, ban in bans.items() if not _holds(ban, now)]:

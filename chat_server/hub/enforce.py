@@ -10,13 +10,11 @@ and bans.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 from protocol import (
     AwayChanged,
     BanChanged,
-    BanEntry,
     Invited,
     Kicked,
     MuteChanged,
@@ -40,7 +38,6 @@ from ..changes import (
     RankSet,
     Removed,
 )
-from .bans import parse_address
 from .context import Context
 from .gate import member_spelling
 from .roster import Seat
@@ -176,7 +173,7 @@ def _ban(ctx: Context, change: BanSet) -> None:
         return
     ctx.post.room(room, BanChanged(room=room.name, ban=ban, by=ban.by))
     for seat in list(room.members):
-        if seat.nick is not None and matches(ban, seat.nick, seat.address):
+        if seat.nick is not None and ctx.bans.covers(ban, seat.nick, seat.address):
             kick = Removed(room=room.name, nick=seat.nick, by=ban.by, reason=ban.reason)
             if ctx.posting.moderate(None, None, kick):
                 log.info("%s kicked %s from %s: banned", ban.by, seat.nick, room.name)
@@ -205,13 +202,3 @@ def _away(ctx: Context, change: AwaySet) -> None:
             if key in room.remote:
                 told.update(room.members)
     ctx.post.each(told, AwayChanged(nick=change.nick, text=change.text))
-
-
-def matches(ban: BanEntry, nick: str, address: str) -> bool:
-    """Whether ``ban`` (holding or not) names ``nick`` or covers ``address``."""
-    if ban.nick is not None:
-        return fold(ban.nick) == fold(nick)
-    peer = parse_address(address)
-    if peer is None or ban.address is None:
-        return False
-    return peer in ipaddress.ip_network(ban.address, strict=False)

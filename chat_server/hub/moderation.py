@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 INVITE_TTL = 600.0
 
 Target = Op | Deop | Voice | Devoice | Kick | Mute | Unmute | Invite
+#: How the log says each rank change.
+_DONE = {"op": "opped", "deop": "deopped", "voice": "voiced", "devoice": "devoiced"}
 
 
 def acting_room(ctx: Context, seat: Seat, request: Any) -> Room | None:
@@ -131,7 +133,7 @@ def rank(ctx: Context, seat: Seat, request: Op | Deop | Voice | Devoice) -> None
     def grant(nick: str) -> None:
         change = RankSet(room=room.name, nick=nick, rank=kind, on=on, by=by(seat))
         if ctx.posting.moderate(seat, request, change):
-            log.info("%s %s %s in %s", by(seat), request.type, nick, room.name)
+            log.info("%s %s %s in %s", by(seat), _DONE[request.type], nick, room.name)
 
     with_member(ctx, seat, room, request, grant)
 
