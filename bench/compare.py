@@ -4,6 +4,7 @@
     python bench/compare.py --quick    # 1 short pass, about 2 minutes
     python bench/compare.py --servers hubbub,ngircd,InspIRCd,miniircd
     python bench/compare.py --servers hubbub,ngircd-nodelay,InspIRCd-nodelay --scenarios B,C
+    python bench/compare.py --quick --servers hubbub --baseline REV   # before and after a change
 
 Each run starts a fresh server pinned to core 0 (``taskset -c 0``) and drives it
 with ``bench/loadgen.c`` (compiled here with ``gcc -O2``) pinned to core 1.
@@ -51,7 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,7 +205,8 @@ def pinned(command: list[str], core: str) -> list[str]:
     return ["taskset", "-c", core, *command]
 
 
-def start_hubbub(workdir: Path, *extra: str) -> Running:
+def start_hubbub(workdir: Path, *extra: str, checkout: Path = ROOT) -> Running:
+    """hubbub from ``checkout`` (this one, or a baseline's worktree)."""
     log = workdir / "hubbub.log"
     command = [
         sys.executable, "-m", "chat_server", "--host", "127.0.0.1", "--port", "0",
@@ -213,7 +215,7 @@ def start_hubbub(workdir: Path, *extra: str) -> Running:
     ]  # fmt: skip
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            pinned(command, SERVER_CORE), stdout=subprocess.PIPE, stderr=err, cwd=ROOT
+            pinned(command, SERVER_CORE), stdout=subprocess.PIPE, stderr=err, cwd=checkout
         )
     assert proc.stdout is not None
     deadline = time.monotonic() + 20
@@ -606,6 +608,11 @@ def main() -> int:
         help="comma-separated subset of " + ", ".join(s.key for s in SCENARIOS),
     )
     parser.add_argument("--json-out", type=Path, help="also write every run's result here")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run hubbub as of git revision REV (as hubbub@REV), to compare in one run",
+    )
     args = parser.parse_args()
     opts = Options(args.passes, args.duration, args.warmup, args.settle)
     if args.quick:
@@ -618,7 +625,36 @@ def main() -> int:
         parser.error("no server or no scenario selected")
     if len(os.sched_getaffinity(0)) < 2:
         parser.error("needs 2 cores: one for the server, one for the load generator")
+    with contextlib.ExitStack() as stack:
+        if args.baseline:
+            servers.insert(1, stack.enter_context(baseline(args.baseline)))
+        return compare(servers, scenarios, opts, args.json_out)
 
+
+@contextlib.contextmanager
+def baseline(revision: str) -> Iterator[Server]:
+    """hubbub as of ``revision``, from a throwaway git worktree removed afterwards."""
+    commit = command_output(["git", "-C", str(ROOT), "rev-parse", "--short", revision])
+    checkout = Path(tempfile.mkdtemp(prefix="hubbub-baseline-")) / commit
+    git = ["git", "-C", str(ROOT), "worktree"]
+    subprocess.run([*git, "add", "--detach", str(checkout), revision], check=True)
+    name = f"hubbub@{commit}"
+    try:
+        yield dataclasses.replace(
+            HUBBUB,
+            name=name,
+            start=lambda workdir: start_hubbub(workdir, checkout=checkout),
+            version=lambda: f"{name}: hubbub at {commit}, the same Python and loop",
+        )
+    finally:
+        subprocess.run([*git, "remove", "--force", str(checkout)], check=False)
+        shutil.rmtree(checkout.parent, ignore_errors=True)
+
+
+def compare(
+    servers: list[Server], scenarios: list[Scenario], opts: Options, json_out: Path | None
+) -> int:
+    """Run every scenario on every server, interleaved; print the table. 1 if any failed."""
     ensure_installed(servers)
     raise_nofile()
     versions = ", ".join(s.version() for s in servers)  # before the runs: the code measured
@@ -664,9 +700,9 @@ def main() -> int:
                         )
                     print(f"  {label}: {describe(result)}{flag}", flush=True)
         elapsed = time.monotonic() - started
-    if args.json_out:
+    if json_out:
         every = [r for results in record.results.values() for r in results]
-        args.json_out.write_text(json.dumps(every, indent=1) + "\n")
+        json_out.write_text(json.dumps(every, indent=1) + "\n")
     print(f"\nfinished in {elapsed / 60:.1f} min\n")
     print(table(record, servers, scenarios, opts, versions))
     shares = [

@@ -1,7 +1,10 @@
 """``chat-server``: the command line over :class:`chat_server.config.Config`.
 
 Every option also comes from the environment as ``CHAT_`` + its name in
-capitals (``--max-frame`` is ``CHAT_MAX_FRAME``); a flag beats the environment.
+capitals (``--max-frame`` is ``CHAT_MAX_FRAME``) and from the ``--config`` TOML
+file; a flag beats the environment, which beats the file.
+A switch (``--no-advertise``) is on in the environment as ``1``, ``true`` or
+``yes`` and off as ``0``, ``false``, ``no`` or empty.
 """
 
 from __future__ import annotations
@@ -57,7 +60,15 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("db", str, "SQLite file that keeps history and topics across restarts"),
     ("redis", str, "redis://HOST:PORT/DB shared by several chat-server processes"),
     ("node-ttl", float, "seconds without a heartbeat before other nodes drop this one's users"),
+    ("name", str, "the name people see when they discover the server"),
 ]
+
+# (switch, help): flags that take no value; all are off by default.
+SWITCHES: list[tuple[str, str]] = [
+    ("no-advertise", "do not advertise the server over mDNS"),
+]
+SWITCH_ON = frozenset({"1", "true", "yes"})
+SWITCH_OFF = frozenset({"0", "false", "no", ""})
 
 
 def env_name(option: str) -> str:
@@ -92,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
             metavar=attribute.upper(),
             help=f"{text} [{env_name(option)}; default: {getattr(defaults, attribute)}]",
         )
+    for switch, text in SWITCHES:
+        parser.add_argument(
+            f"--{switch}", action="store_true", help=f"{text} [{env_name(switch)}=1]"
+        )
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
     return parser
 
@@ -106,12 +121,19 @@ def read_config_file(path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"--config {path}: not valid TOML: {exc}") from None
     kinds = {option: kind for option, kind, _ in OPTIONS}
+    switches = {switch for switch, _ in SWITCHES}
     values: dict[str, Any] = {}
     for option, value in data.items():
+        where = f"--config {path}"
+        if option in switches:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: {option}: expected true or false")
+            values[option] = value
+            continue
         kind = kinds.get(option)
         if kind is None:
-            raise ConfigError(f"--config {path}: unknown option {option!r}")
-        values[option] = _typed(option, kind, value, f"--config {path}")
+            raise ConfigError(f"{where}: unknown option {option!r}")
+        values[option] = _typed(option, kind, value, where)
     return values
 
 
@@ -121,7 +143,8 @@ def _typed(option: str, kind: Callable[[str], Any], value: object, where: str) -
         try:
             return kind(value)
         except ValueError:
-            raise ConfigError(f"{where}: {option}: invalid value {value!r}") from None
+            name = getattr(kind, "__name__", "")
+            raise ConfigError(f"{where}: invalid {name} value for {option}: {value!r}") from None
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind is float and number:
         return float(value)  # type: ignore[arg-type]
@@ -144,7 +167,18 @@ def load_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Confi
         name = env_name(option)
         if name in environ:
             values[option] = _typed(option, kind, environ[name], name)
-    for option, _, _ in OPTIONS:
+    for switch, _ in SWITCHES:
+        name = env_name(switch)
+        raw = environ.get(name, "").strip().lower()
+        if raw not in SWITCH_ON | SWITCH_OFF:
+            raise ConfigError(
+                f"{name}: invalid switch value {environ[name]!r}"
+                " (on: 1, true, yes; off: 0, false, no or empty)"
+            )
+        if raw:
+            values[switch] = raw in SWITCH_ON
+    names = [option for option, _, _ in OPTIONS] + [switch for switch, _ in SWITCHES]
+    for option in names:
         attribute = option.replace("-", "_")
         if attribute in args:
             values[option] = args[attribute]
@@ -244,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # mDNS trouble is one warning from chat_server.discovery; the library's own
+    # lines (a bind error, a failed send) are detail for --log-level debug.
+    debug = config.log_level == "debug"
+    logging.getLogger("zeroconf").setLevel(logging.DEBUG if debug else logging.CRITICAL)
     raise_fd_limit(config.max_clients)
     try:
         _run(serve(config, lambda: load_config(argv, environ)))

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 
 from protocol import DEFAULT_MAX_FRAME, DEFAULT_MAX_TEXT
 
 
 class ConfigError(ValueError):
     """A setting is out of range; the message names the option and says why."""
+
+
+#: Longest ``--name`` in bytes of UTF-8: one DNS label.
+MAX_NAME_BYTES = 63
+
+
+def default_name() -> str:
+    """``hubbub on HOSTNAME`` (the host name's first label), cut to fit one DNS label."""
+    host = socket.gethostname().split(".")[0] or "localhost"
+    name = f"hubbub on {host}".encode()[:MAX_NAME_BYTES]
+    return name.decode(errors="ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +70,10 @@ class Config:
     redis: str | None = None
     #: Seconds a node may miss its heartbeat before the others announce its users' quit.
     node_ttl: float = 10.0
+    #: The instance name people see when they discover the server over mDNS.
+    name: str = field(default_factory=default_name)
+    #: Do not advertise the server over mDNS (a switch: ``--no-advertise``).
+    no_advertise: bool = False
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -122,6 +138,11 @@ class Config:
             self.oper_password is None or self.oper_password != "",
             "oper-password",
             "must not be empty",
+        )
+        require(
+            self.name.isprintable() and 0 < len(self.name.encode()) <= MAX_NAME_BYTES,
+            "name",
+            f"must be 1-{MAX_NAME_BYTES} bytes of printable text",
         )
 
     def replace(self, **changes: object) -> Config:

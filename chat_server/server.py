@@ -1,8 +1,9 @@
 """Lifecycle: listen, admit connections, keep them alive, shut down in order.
 
-Shutdown follows the order of careful servers: stop accepting, send every
-connection ``bye`` (``server_shutdown``), wait at most ``shutdown_grace``
-seconds for the frames to flush, then abort whatever is left.
+Shutdown follows the order of careful servers: stop accepting, withdraw the
+mDNS advertisement, send every connection ``bye`` (``server_shutdown``), wait
+at most ``shutdown_grace`` seconds for the frames to flush, then abort
+whatever is left.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from . import __version__
 from .changes import Store
 from .config import Config, ConfigError
+from .discovery import Advertisement, Advertiser
 from .doors.admin import AdminDoor
 from .doors.base import Door, Outbox
 from .doors.native import NativeDoor
@@ -73,6 +75,10 @@ class Server:
         self._sweeper: asyncio.Task[None] | None = None
         self._outbox: Outbox | None = None
         self._tls: ssl.SSLContext | None = None
+        #: The mDNS advertisement, from start() unless ``config.no_advertise``.
+        self.advertiser: Advertiser | None = None
+        #: A reload replacing the advertisement (withdraw the old one, then announce).
+        self._readvertising: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -111,6 +117,9 @@ class Server:
             await self.admin.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="liveness")
         log.info("history epoch %s", self.hub.epoch)
+        if not config.no_advertise:
+            self.advertiser = Advertiser(Advertisement.of(config, self.port, lan_addresses))
+            self.advertiser.start()
 
     # --- what the admin console and SIGHUP do (doors.admin_commands.Console) -----
 
@@ -139,6 +148,7 @@ class Server:
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(f"--tls-cert/--tls-key: cannot load: {exc}") from None
         self._apply(new)
+        self._advertise_again(new)
         if new.log_level != old.log_level:
             logging.getLogger().setLevel(new.log_level.upper())
         changed = sorted(
@@ -168,6 +178,30 @@ class Server:
             counts["admin"] = len(self.admin.connections)
         return counts
 
+    def _advertise_again(self, config: Config) -> None:
+        """Announce the server anew if a reload changed what mDNS says (name, password...)."""
+        if self._server is None:
+            return
+        wanted = None
+        if not config.no_advertise:
+            wanted = Advertisement.of(config, self.port, lan_addresses)
+        current = self.advertiser.advertisement if self.advertiser is not None else None
+        if wanted == current:
+            return
+        old = self.advertiser
+        self.advertiser = new = Advertiser(wanted) if wanted is not None else None
+        previous = self._readvertising
+
+        async def swap() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            if old is not None:
+                await old.close()
+            if new is not None:
+                new.start()
+
+        self._readvertising = asyncio.get_running_loop().create_task(swap(), name="mdns-again")
+
     def _apply(self, config: Config) -> None:
         self.config = config
         self.hub.configure(config)
@@ -177,9 +211,14 @@ class Server:
             self._outbox.interval = config.flush_interval
 
     async def shutdown(self) -> None:
-        """Stop accepting, say ``bye`` to everyone, flush for a bounded time, close."""
+        """Stop accepting, withdraw the advertisement, say ``bye`` to everyone,
+        flush for a bounded time, close."""
         if self._server is not None:
             self._server.close()
+        if self._readvertising is not None:
+            await asyncio.wait([self._readvertising])
+        if self.advertiser is not None:  # browsers drop us before anyone hears bye
+            await self.advertiser.close()
         if self.admin is not None:
             await self.admin.close()
         if self._sweeper is not None:
