@@ -209,11 +209,11 @@ async def serve(config: Config, reloader: Callable[[], Config] | None = None) ->
     """Run until SIGINT, SIGTERM or the admin console's ``shutdown``, then shut down
     gracefully; SIGHUP reloads the settings (``reloader`` reads them again)."""
     server = Server(config, make_store(config), reloader=reloader)
-    await server.start()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, server.stop.set)
     loop.add_signal_handler(signal.SIGHUP, server.reload_logged)
+    await server.start()
     print(f"hubbub {__version__} listening on {config.host}:{server.port}", flush=True)
     if config.host in ("0.0.0.0", "::", ""):
         for address in lan_addresses():

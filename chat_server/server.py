@@ -98,6 +98,14 @@ class Server:
         if config.admin_socket is not None:
             self.admin = AdminDoor(self, config.admin_socket)
             self.admin.bind()  # first: nothing else is left behind if it fails
+        try:
+            await self._start(config)
+        except BaseException:
+            if self.admin is not None:  # the socket file goes with the failed start
+                await self.admin.close()
+            raise
+
+    async def _start(self, config: Config) -> None:
         await self.hub.open()
         if config.tls_cert and config.tls_key:
             self._tls = make_tls_context(config.tls_cert, config.tls_key)

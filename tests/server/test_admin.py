@@ -269,6 +269,17 @@ async def test_kick_ban_unban_bans_op_and_kill_act_as_admin(short_dir: Path) -> 
         await close_all([alice, bob])
 
 
+@pytest.fixture
+def root_level() -> Iterator[None]:
+    """``loglevel`` sets the process's root logger: put it back after the test."""
+    level = logging.getLogger().level
+    try:
+        yield
+    finally:
+        logging.getLogger().setLevel(level)
+
+
+@pytest.mark.usefixtures("root_level")
 async def test_notice_motd_loglevel_help_and_errors(short_dir: Path) -> None:
     path = short_dir / "admin.sock"
     async with admin_server(short_dir, "--motd", "old") as server:
