@@ -24,6 +24,7 @@ from chat_server.cli import load_config
 from chat_server.server import Server
 from chat_server.storage import make_store
 from protocol import Bye, Kicked, Notice, Presence, Whisper, encode
+from tests.mdns import unique_name
 from tests.server.conftest import TlsFiles
 from tests.server.helpers import close_all, hung_up, sync, welcomed
 from tests.server.moderation import room_of
@@ -67,7 +68,7 @@ async def admin_server(
 ) -> AsyncIterator[Server]:
     """An in-process server with a console at ``directory/admin.sock``, reloading from
     ``args`` and ``environ`` as the command line would."""
-    argv = [*BASE_ARGS, "--admin-socket", str(directory / "admin.sock"), *args]
+    argv = [*BASE_ARGS, "--no-advertise", "--admin-socket", str(directory / "admin.sock"), *args]
     env = environ or {}
     config = load_config(argv, env)
     server = Server(config, make_store(config), reloader=lambda: load_config(argv, env))
@@ -460,3 +461,33 @@ async def test_reload_serves_a_new_certificate_to_new_connections_only(
         assert refused[0].startswith("error: --tls-cert/--tls-key: cannot load")
         assert server.config.tls_cert == str(new_cert), "nothing changed"
         await close_all([before, after])
+
+
+async def test_a_reload_that_renames_the_server_announces_it_anew() -> None:
+    first, second = unique_name("before"), unique_name("after")
+    argv = [*BASE_ARGS, "--name", first]
+    env: dict[str, str] = {}
+    config = load_config(argv, env)
+    server = Server(config, make_store(config), reloader=lambda: load_config(argv, env))
+    await server.start()
+    try:
+        before = server.advertiser
+        assert before is not None
+        assert await before.wait() == first
+        argv[-1] = second
+        env["CHAT_PASSWORD"] = "sesame"
+        assert server.reload() == "reloaded (name, password)"
+        after = server.advertiser
+        assert after is not None
+        assert after is not before
+        assert after.advertisement.password
+        assert await asyncio.wait_for(_announced(server), 10) == second
+    finally:
+        await server.shutdown()
+
+
+async def _announced(server: Server) -> str | None:
+    while server._readvertising is not None and not server._readvertising.done():
+        await asyncio.wait([server._readvertising])
+    assert server.advertiser is not None
+    return await server.advertiser.wait()
