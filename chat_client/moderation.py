@@ -185,11 +185,6 @@ def _modes(state: ChatState, change: RoomModeChanged) -> None:
 
 
 def _away(state: ChatState, change: AwayChanged) -> None:
-    key = fold(change.nick)
-    if change.text:
-        state.away_of[key] = change.text
-    else:
-        state.away_of.pop(key, None)
     if _me(state, change.nick):
         state.away = change.text
         text = f"you are away: {change.text}" if change.text else "you are back"

@@ -79,9 +79,8 @@ class ChatState:
         self.switch_on_join: set[str] = set()
         #: Where each unanswered say/whisper was typed, so an error lands there.
         self.typed_in: dict[str, Window] = {}
-        #: Our away text (shown in the status bar), and everyone's we heard of, by folded nick.
+        #: Our away text, shown in the status bar.
         self.away: str | None = None
-        self.away_of: dict[str, str] = {}
         #: Folded nicks whose messages, whispers and files are hidden (``/ignore``),
         #: kept in ``ignore_file`` (none: not kept).
         self.ignored: set[str] = {fold(nick) for nick in ignored}
