@@ -358,7 +358,7 @@ async def test_reload_applies_a_new_motd_and_password_and_keeps_everyone(
 async def test_sighup_reloads_and_an_invalid_file_is_one_error_line(short_dir: Path) -> None:
     config = short_dir / "hub.toml"
     config.write_text('motd = "first"\n')
-    args = (*BASE_ARGS, "--config", str(config))
+    args = (*BASE_ARGS, "--no-advertise", "--config", str(config))
     async with chat_server(args=args) as server:
         config.write_text('motd = "second"\n')
         server.process.send_signal(signal.SIGHUP)
@@ -387,7 +387,7 @@ async def test_sighup_reloads_and_an_invalid_file_is_one_error_line(short_dir: P
 async def test_chat_admin_prints_the_reply_and_exits_by_it(short_dir: Path) -> None:
     socket_path = str(short_dir / "admin.sock")
     script = str(Path(sys.executable).with_name("chat-admin"))
-    args = (*BASE_ARGS, "--admin-socket", socket_path, "--motd", "hello")
+    args = (*BASE_ARGS, "--no-advertise", "--admin-socket", socket_path, "--motd", "hello")
     async with chat_server(args=args) as server:
 
         def run(*argv: str, stdin: str = "", env: dict[str, str] | None = None) -> tuple[int, str]:

@@ -300,7 +300,8 @@ async def test_a_flag_beats_the_environment_which_beats_the_config_file(tmp_path
     config = tmp_path / "hub.toml"
     config.write_text('max-text = 5\nmotd = "from the file"\nrate = 0\nhost = "192.0.2.1"\n')
     env = clean_env(CHAT_CONFIG=str(config), CHAT_MAX_TEXT="6", CHAT_HOST="192.0.2.2")
-    async with chat_server(args=(*BASE_ARGS, "--max-text", "7"), env=env) as server:
+    args = (*BASE_ARGS, "--no-advertise", "--max-text", "7")
+    async with chat_server(args=args, env=env) as server:
         client = await WireClient.connect(server.port)
         welcome = await client.hello("alice")
         assert (welcome.motd, welcome.max_text, welcome.rate) == ("from the file", 7, 0)
