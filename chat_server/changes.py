@@ -279,7 +279,8 @@ class Feed(Protocol):
         """The store was lost: tell the clients; changes wait until it returns."""
 
     def local_state(self) -> Snapshot:
-        """This node's rooms, with its own members, to re-seed a store that lost them."""
+        """This node's rooms, with its own members, and the bans it knows, to re-seed a
+        store that lost them."""
 
     def local_nicks(self) -> list[str]:
         """The nicks of this node's welcomed members."""

@@ -97,6 +97,10 @@ class BanBook:
         network = self._networks.get(ban.address) or ipaddress.ip_network(ban.address, strict=False)
         return peer is not None and peer in network
 
+    def everything(self, now: float) -> list[tuple[str, BanEntry]]:
+        """Every ban that still holds, as (folded room name, ban)."""
+        return [(room, ban) for room in list(self._rooms) for ban in self.entries(room, now)]
+
     def _expire(self, room: str, bans: dict[str, BanEntry], now: float) -> None:
         for key in [key for key, ban in bans.items() if not _holds(ban, now)]:
             del bans[key]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from protocol import Error, Message, NickChanged, Presence, Topic, encode, fold
 
 from ..changes import (
+    BanSet,
     Change,
     Departed,
     Entered,
@@ -137,6 +138,10 @@ class Mirror:
                     members=[seat.nick for seat in room.members if seat.nick is not None],
                 )
                 for room in self.ctx.roster.rooms.values()
+            ],
+            bans=[
+                BanSet(room=room, ban=ban)
+                for room, ban in self.ctx.bans.everything(self.ctx.wall_clock())
             ],
         )
 

@@ -568,6 +568,9 @@ class RedisStore:
                     P + "members:" + key,
                     mapping={fold(nick): f"{self.node}\t{nick}" for nick in mine},
                 )
+        for ban in state.bans:  # a ban made since is newer: never replace one
+            _, body, (field, _) = to_record(ban)
+            await redis.hsetnx(P + "bans", field, body)
 
 
 def _decode(kind: str, body: bytes) -> Change:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from protocol import (
     Ban,
+    BanChanged,
     BanList,
     Bans,
     Bye,
@@ -144,3 +146,29 @@ async def test_topics_carry_their_setter_across_nodes(redis_server: RedisProcess
         joined = await carol.expect(Joined)
         assert joined.topic_by == "alice", "loaded from Redis"
         await close_all([carol])
+
+
+async def test_a_node_puts_its_bans_back_into_a_redis_that_lost_them(tmp_path: Path) -> None:
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    try:
+        async with nodes(redis.url, count=1) as (one,):
+            (alice,) = await welcomed(one.port, "alice")
+            await alice.join("lobby")
+            await alice.send(Ban(room="lobby", nick="mallory"))
+            await next_of(alice, BanChanged)
+            redis.stop()
+            assert (await next_of(alice, Error, timeout=10)).code == "unavailable"
+            redis.start()  # empty: nothing is saved to disk
+
+            for _ in range(300):  # the node reconnects, then re-seeds what Redis lost
+                if redis.command("HLEN", "hubbub:bans") == ":1":
+                    break
+                await asyncio.sleep(0.05)
+            async with nodes(redis.url, count=1) as (two,):
+                (mallory,) = await welcomed(two.port, "mallory")
+                await mallory.send(Join(room="lobby"))
+                await expect_error(mallory, "banned", ref="join")
+                await close_all([alice, mallory])
+    finally:
+        redis.stop()
