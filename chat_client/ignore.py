@@ -1,54 +1,63 @@
 """The ignore list: nicks whose messages, whispers and file offers the client hides.
 
-It is kept in the client's settings file, ``$XDG_CONFIG_HOME/hubbub/client.toml``
-(``~/.config/hubbub/client.toml`` by default), as one top-level key::
+It is kept in the client's settings file (:mod:`chat_client.settings`:
+``$XDG_CONFIG_HOME/hubbub/client.toml``, or ``--config``) as one key that is
+not a command-line option::
 
     ignore = ["troll", "spammer"]
 
-:func:`read_ignored` and :func:`write_ignored` are the only functions that
-touch the file for it; writing replaces that one line (or adds it before the
-first table) and leaves every other line of the file as it was.
+:func:`ignored_in` reads it from the loaded file; :func:`write_ignored` is the
+only function that writes it: it replaces that key's line (or adds it before
+the first table) and leaves every other line of the file as it was.
+:func:`read_ignored` reads a file on its own.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import re
-import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from protocol import fold, is_valid_nick
 
-__all__ = ["read_ignored", "settings_path", "write_ignored"]
+from .settings import OTHER_KEYS, SettingsError, read_file
 
-_IGNORE_LINE = re.compile(r"^\s*ignore\s*=")
+if TYPE_CHECKING:
+    from .state import ChatState
+
+__all__ = ["KEY", "ignored_in", "read_ignored", "toggle_ignored", "write_ignored"]
+
+logger = logging.getLogger(__name__)
+
+#: The settings file's key for the list.
+KEY = "ignore"
+OTHER_KEYS.add(KEY)
+
+_KEY_LINE = re.compile(rf"^\s*{KEY}\s*=")
 
 
-def settings_path() -> Path:
-    """The client's settings file (``XDG_CONFIG_HOME`` honoured)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "hubbub" / "client.toml"
-
-
-def read_ignored(path: Path | None = None) -> set[str]:
-    """The ignored nicks, folded; an absent or unreadable file ignores nobody."""
-    try:
-        with (path or settings_path()).open("rb") as file:
-            data = tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError):
-        return set()
-    nicks = data.get("ignore", [])
+def ignored_in(table: Mapping[str, Any]) -> set[str]:
+    """The ignored nicks of a loaded settings file, folded (a bad value ignores nobody)."""
+    nicks = table.get(KEY, [])
     if not isinstance(nicks, list):
         return set()
     return {fold(nick) for nick in nicks if isinstance(nick, str) and is_valid_nick(nick)}
 
 
-def write_ignored(nicks: Iterable[str], path: Path | None = None) -> None:
-    """Keep ``nicks`` as the ignore list; raises ``OSError`` if the file cannot be written."""
-    path = path or settings_path()
+def read_ignored(path: Path) -> set[str]:
+    """The ignored nicks kept in ``path``; an absent or unreadable file ignores nobody."""
+    try:
+        return ignored_in(read_file(path))
+    except SettingsError:
+        return set()
+
+
+def write_ignored(nicks: Iterable[str], path: Path) -> None:
+    """Keep ``nicks`` as the ignore list in ``path``; raises ``OSError`` if it cannot."""
     listed = ", ".join(f'"{nick}"' for nick in sorted(fold(n) for n in nicks if is_valid_nick(n)))
-    line = f"ignore = [{listed}]\n"
+    line = f"{KEY} = [{listed}]\n"
     try:
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     except FileNotFoundError:
@@ -59,7 +68,7 @@ def write_ignored(nicks: Iterable[str], path: Path | None = None) -> None:
     kept: list[str] = []
     skipping = False  # inside an ``ignore = [`` array written over several lines
     for text in top:
-        if skipping or _IGNORE_LINE.match(text):
+        if skipping or _KEY_LINE.match(text):
             skipping = "]" not in text
         else:
             kept.append(text)
@@ -69,3 +78,28 @@ def write_ignored(nicks: Iterable[str], path: Path | None = None) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text("".join([*kept, line, *rest]), encoding="utf-8")
     temporary.replace(path)
+
+
+def toggle_ignored(state: ChatState, nick: str, *, on: bool) -> None:
+    """``/ignore NICK``, ``/unignore NICK``, or ``/ignore`` alone to list; kept in the
+    state's settings file, if it has one."""
+    if not nick:
+        listed = " ".join(sorted(state.ignored)) or "nobody"
+        state.note(f"ignoring: {listed}")
+        return
+    key = fold(nick)
+    if on:
+        state.ignored.add(key)
+        state.note(f"ignoring {nick}: their messages, whispers and files are hidden")
+    elif key in state.ignored:
+        state.ignored.discard(key)
+        state.note(f"no longer ignoring {nick}")
+    else:
+        state.note(f"{nick} was not ignored")
+        return
+    if state.ignore_file is not None:
+        try:
+            write_ignored(state.ignored, state.ignore_file)
+        except OSError as exc:
+            logger.warning("cannot keep the ignore list in %s: %s", state.ignore_file, exc)
+            state.error(f"cannot keep the ignore list in {state.ignore_file}: {exc}")

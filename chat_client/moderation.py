@@ -13,7 +13,6 @@ import time
 from typing import TYPE_CHECKING
 
 from protocol import (
-    AwayChanged,
     BanChanged,
     BanEntry,
     BanList,
@@ -64,8 +63,6 @@ def apply(state: ChatState, message: ServerMessage) -> None:
         case Notice(from_=sender, text=text):
             for window in dict.fromkeys((state.status, state.window)):
                 state.info(f"notice from {sender}: {text}", window, style="class:motd")
-        case AwayChanged():
-            _away(state, message)
         case WhoisReply():
             _whois(state, message)
 
@@ -182,18 +179,6 @@ def _modes(state: ChatState, change: RoomModeChanged) -> None:
         return
     window.modes = change.modes
     state.info(f"modes of {change.room}: {describe_modes(change.modes)} (by {change.by})", window)
-
-
-def _away(state: ChatState, change: AwayChanged) -> None:
-    if _me(state, change.nick):
-        state.away = change.text
-        text = f"you are away: {change.text}" if change.text else "you are back"
-        state.info(text, state.status)
-        return
-    query = state.find(change.nick, "query")
-    if query is not None:
-        text = f"{change.nick} is away: {change.text}" if change.text else f"{change.nick} is back"
-        state.info(text, query)
 
 
 def _whois(state: ChatState, reply: WhoisReply) -> None:

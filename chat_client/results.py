@@ -28,18 +28,9 @@ __all__ = [
 
 BellMode = Literal["on", "off", "mentions"]
 LocalAction = Literal[
-    "switch",
-    "query",
-    "close",
-    "bell",
-    "help",
-    "quit",
-    "clear",
-    "show_topic",
-    "reconnect",
-    "ignore",
-    "unignore",
-]
+    "switch", "query", "close", "bell", "help", "quit", "clear", "show_topic", "reconnect",
+    "window_list", "lastlog", "url", "ignore", "unignore",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,13 +41,22 @@ class Context:
     query: str | None = None
     #: The server's longest text, from ``welcome`` (the protocol's default until then).
     max_text: int = DEFAULT_MAX_TEXT
+    #: The rooms joined, folded (``/leave WORD`` is a room if it names one of them).
+    joined: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Send:
-    """Send ``message`` to the server (assign an ``id`` first if it has one)."""
+    """Send ``message``, then each of ``rest``, to the server (assign ``id`` s first)."""
 
     message: ClientMessage
+    #: More messages for the same line: the later parts of a long text.
+    rest: tuple[ClientMessage, ...] = ()
+
+    @property
+    def messages(self) -> tuple[ClientMessage, ...]:
+        """Every message to send, in order."""
+        return (self.message, *self.rest)
 
 
 @dataclass(frozen=True)
