@@ -1,8 +1,9 @@
 """The hub: rooms, members and fan-out, with no transport (see :mod:`.core`).
 
-Imports go one way: ``member``, ``settings``, ``limits`` < ``roster`` <
-``fitting``, ``post`` < ``context`` < ``mirror`` < ``posting`` < ``handlers`` <
-``core``.  Nothing here imports a door, the configuration or a store.
+Imports go one way: ``member``, ``settings``, ``limits``, ``stats`` < ``roster``,
+``bans`` < ``fitting``, ``post`` < ``context`` < ``gate`` < ``enforce`` <
+``mirror`` < ``posting`` < ``handlers``, ``moderation``, ``operators`` < ``core``.
+Nothing here imports a door, the configuration or a store.
 """
 
 from __future__ import annotations

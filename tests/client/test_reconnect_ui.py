@@ -131,7 +131,8 @@ async def test_a_whisper_to_an_unknown_nick_leaves_no_window_behind(server: Serv
         assert state.window is general
         assert state.find("nosuchnick", "query") is None
         pipe.send_text("/who\r")
-        await eventually(lambda: "general (1): alice" in state.window.lines[-1].text)
+        # alice made the room: its op, shown as @alice
+        await eventually(lambda: "general (1): @alice" in state.window.lines[-1].text)
 
 
 async def test_a_text_longer_than_max_text_arrives_as_several_messages() -> None:
