@@ -2,6 +2,8 @@
 
 Every option also comes from the environment as ``CHAT_`` + its name in
 capitals (``--max-frame`` is ``CHAT_MAX_FRAME``); a flag beats the environment.
+A switch (``--fsync``) is on in the environment as ``1``, ``true`` or
+``yes`` and off as ``0``, ``false``, ``no`` or empty.
 """
 
 from __future__ import annotations
@@ -55,6 +57,13 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("node-ttl", float, "seconds without a heartbeat before other nodes drop this one's users"),
 ]
 
+# (switch, help): flags that take no value; all are off by default.
+SWITCHES: list[tuple[str, str]] = [
+    ("fsync", "with --db, every write waits for the disk (survives a power loss)"),
+]
+SWITCH_ON = frozenset({"1", "true", "yes"})
+SWITCH_OFF = frozenset({"0", "false", "no", ""})
+
 
 def env_name(option: str) -> str:
     return "CHAT_" + option.upper().replace("-", "_")
@@ -89,6 +98,19 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             metavar=attribute.upper(),
             help=f"{text} [{env_name(option)}; default: {getattr(defaults, attribute)}]",
         )
+    for switch, text in SWITCHES:
+        raw = environ.get(env_name(switch), "").strip().lower()
+        if raw not in SWITCH_ON | SWITCH_OFF:
+            parser.error(
+                f"{env_name(switch)}: invalid switch value {environ[env_name(switch)]!r}"
+                " (on: 1, true, yes; off: 0, false, no or empty)"
+            )
+        parser.add_argument(
+            f"--{switch}",
+            action="store_true",
+            default=raw in SWITCH_ON,
+            help=f"{text} [{env_name(switch)}=1]",
+        )
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
     return parser
 
@@ -103,12 +125,10 @@ def parse_args(
     """
     parser = build_parser(os.environ if environ is None else environ)
     args = parser.parse_args(argv)
+    names = [option for option, _, _ in OPTIONS] + [switch for switch, _ in SWITCHES]
     try:
         config = Config(
-            **{
-                option.replace("-", "_"): getattr(args, option.replace("-", "_"))
-                for option, _, _ in OPTIONS
-            }
+            **{name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name in names}
         )
     except ConfigError as exc:
         parser.error(str(exc))

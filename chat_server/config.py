@@ -52,8 +52,11 @@ class Config:
     db: str | None = None
     #: Redis URL (``redis://HOST:PORT/DB``) shared by several server processes.
     redis: str | None = None
-    #: Seconds a node may miss its heartbeat before the others announce its users' quit.
+    #: Seconds a node may miss its heartbeat before the others announce its users' quit
+    #: (at most half of ``ping_timeout`` is used, so they hear of it within that).
     node_ttl: float = 10.0
+    #: With ``db``: every commit waits for the disk, so it survives a power loss too.
+    fsync: bool = False
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:

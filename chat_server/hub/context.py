@@ -69,6 +69,8 @@ class Context:
     epoch: str
     #: Set on shutdown: nobody is told about departures any more.
     closing: bool = False
+    #: Seats whose requests wait until the store has written what it holds.
+    stalled: dict[Seat, None] = field(default_factory=dict)
     #: Chosen once by the hub, right after building the context.
     posting: Posting = field(init=False)
 

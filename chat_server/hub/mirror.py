@@ -70,10 +70,10 @@ class Mirror:
         if mine and isinstance(change, Entered | Departed | Quit | Renamed):
             return
         match change:
-            case Posted(message=message):
+            case Posted(message=message, frame=frame):
                 room = self._mirror(message.room)
                 if message.seq > room.seq:  # else seen already (a snapshot overlapping)
-                    self.posted(room, message, encode(message))
+                    self.posted(room, message, frame or encode(message))
             case TopicSet(room=name, topic=text, by=by):
                 room = self._mirror(name)
                 topic = Topic(room=room.name, topic=text, by=by)
@@ -111,8 +111,22 @@ class Mirror:
         self.ctx.post.flush()
 
     def unavailable(self, reason: str) -> None:
-        """Tell every welcomed member that the store is gone for now."""
-        self.ctx.post.each(self.ctx.roster.welcomed(), Error(code="unavailable", message=reason))
+        """Tell every welcomed member that the store is gone for now (ahead of what waits)."""
+        self.ctx.post.now(self.ctx.roster.welcomed(), Error(code="unavailable", message=reason))
+
+    def held(self) -> None:
+        self.ctx.post.hold()
+
+    def written(self, count: int) -> None:
+        """Hand out what waited for these changes; read again from members that had to wait."""
+        ctx = self.ctx
+        ctx.post.written(count)
+        if ctx.stalled and not ctx.post.full:
+            stalled = list(ctx.stalled)
+            ctx.stalled.clear()
+            for seat in stalled:
+                seat.stalled = False
+                seat.member.resume()
 
     def local_state(self) -> Snapshot:
         return Snapshot(

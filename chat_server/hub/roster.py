@@ -65,6 +65,8 @@ class Seat:
     phase: Phase = Phase.NEW
     #: Rooms joined, by folded name.
     rooms: dict[str, Room] = field(default_factory=dict)
+    #: Too much output waits for the store: the hub takes nothing from it for now.
+    stalled: bool = False
 
     @property
     def welcomed(self) -> bool:
@@ -74,7 +76,7 @@ class Seat:
     @property
     def waiting(self) -> bool:
         """The hub takes nothing now; the member hears :meth:`Member.resume` when it does."""
-        return TAKES[self.phase] == frozenset()
+        return self.stalled or TAKES[self.phase] == frozenset()
 
 
 @dataclass(eq=False, slots=True)

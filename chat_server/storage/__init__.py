@@ -52,7 +52,7 @@ def make_store(config: Config) -> Store:
     if config.db is not None:
         from .sqlite import SqliteStore
 
-        return SqliteStore(config.db, retain=config.history)
+        return SqliteStore(config.db, retain=config.history, fsync=config.fsync)
     if config.redis is not None:
         try:
             from .redis import RedisStore
