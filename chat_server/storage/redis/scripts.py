@@ -117,7 +117,9 @@ end
 return 0
 """
 
-#: Re-seed one room from a node's memory after Redis lost it (never goes back).
+#: Re-seed one room from a node's memory after Redis lost some or all of it: the
+#: newest messages Redis lacks go back at the end of its history; ``seq`` never
+#: goes back.  ARGV: key, name, seq, has topic, topic, then the kept messages.
 RESEED = r"""
 local P = 'hubbub:'
 local key, name, seq, hastopic, topic = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -126,8 +128,11 @@ local now = tonumber(redis.call('HGET', P .. 'seq', key) or '0')
 if seq > now then redis.call('HSET', P .. 'seq', key, seq) end
 if hastopic == '1' then redis.call('HSETNX', P .. 'topic', key, topic) end
 local hist = P .. 'hist:' .. key
-if redis.call('LLEN', hist) == 0 then
-  for i = 6, #ARGV do redis.call('RPUSH', hist, ARGV[i]) end
+local last = redis.call('LINDEX', hist, -1)
+local kept = 0
+if last then kept = cjson.decode(last).seq end
+for i = 6, #ARGV do
+  if cjson.decode(ARGV[i]).seq > kept then redis.call('RPUSH', hist, ARGV[i]) end
 end
 return 0
 """
