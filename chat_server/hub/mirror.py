@@ -3,7 +3,10 @@
 A local store's messages and topics are applied here as they are made; a
 shared store (several nodes) hands every change back through
 :meth:`Mirror.apply`, in the one order every node sees, and this node's rooms
-then mirror the whole cluster.  :class:`Mirror` is the hub's
+then mirror the whole cluster.  A local store that writes in the background
+reports each change it takes (:meth:`Mirror.held`) and each batch written
+(:meth:`Mirror.written`), and what was handed out meanwhile waits in the
+:class:`~chat_server.hub.post.Post` until then.  :class:`Mirror` is the hub's
 :class:`~chat_server.changes.Feed`.
 """
 

@@ -188,3 +188,27 @@ async def test_bye_comes_after_the_echo_that_waited_for_the_write(tmp_path: Path
             other.execute("COMMIT")
         rest = await alice.closed(timeout=10)
         assert [type(m) for m in rest] == [Message, Bye]
+
+
+async def test_a_client_is_not_read_while_too_much_waits_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output held behind a slow write is bounded: the hub stops reading, then goes on."""
+    monkeypatch.setattr("chat_server.hub.post.HELD_MAX", 5)
+    db = tmp_path / "hub.db"
+    async with serving(db=str(db)) as server:
+        (alice,) = await welcomed(server.port, "alice")
+        await alice.send(Join(room="r"))
+        await alice.expect(Joined)
+        with sqlite3.connect(db, isolation_level=None) as other:
+            other.execute("BEGIN IMMEDIATE")
+            pings = [encode(Ping(token=str(n))) for n in range(20)]
+            await alice.send_raw(encode(Say(room="r", text="first")) + b"".join(pings))
+            await asyncio.sleep(0.5)
+            assert server.hub.ctx.stalled  # it stopped taking alice's requests
+            other.execute("COMMIT")
+        assert (await alice.expect(Message, timeout=10)).text == "first"
+        for n in range(20):
+            assert await alice.expect(Pong) == Pong(token=str(n))
+        assert not server.hub.ctx.stalled
+        await close_all([alice])

@@ -64,9 +64,16 @@ def quit_op(owner: str, nick: str, reason: str, rooms: tuple[str, ...]) -> Op:
     return "q", body, (fold(nick), owner, *map(fold, rooms))
 
 
-def records(payload: bytes) -> Iterator[tuple[str, bytes]]:
-    """The (kind, record) pairs of a stream entry; a record is the length and the body."""
-    pos = 0
+def header(payload: bytes) -> tuple[bytes, int, int]:
+    """The node and the last change's number of a stream entry, and where its records start."""
+    start = payload.index(b"\n") + 1
+    node, _, counter = payload[: start - 1].partition(b" ")
+    return node, int(counter), start
+
+
+def records(payload: bytes, pos: int = 0) -> Iterator[tuple[str, bytes]]:
+    """The (kind, record) pairs of a stream entry from ``pos``; a record is the length and
+    the body."""
     end = len(payload)
     while pos + 5 <= end:
         kind = chr(payload[pos])

@@ -15,10 +15,11 @@ from __future__ import annotations
 #: ARGV: node, number of the batch's first change, retain, stream length, then
 #: per change: kind, body, count of extra arguments, the extra arguments.
 #: A change numbered at most the node's ``published`` mark was applied before
-#: (a batch sent again after a lost reply) and is skipped.  The entry's ``d``
-#: holds each change as its kind (one byte), a 4-byte big-endian length and
-#: its body; a message's body gets its ``seq`` from the room's counter, so
-#: length and body are the message's native frame.
+#: (a batch sent again after a lost reply) and is skipped.  The entry's one
+#: field, ``d``, holds ``NODE COUNTER`` (the batch's last change) and a newline,
+#: then each change as its kind (one byte), a 4-byte big-endian length and its
+#: body; a message's body gets its ``seq`` from the room's counter, so length
+#: and body are the message's native frame.
 APPLY = r"""
 local P = 'hubbub:'
 local node, counter = ARGV[1], tonumber(ARGV[2]) - 1
@@ -88,7 +89,7 @@ end
 if #out > 0 then
   redis.call('HSET', P .. 'published', node, counter)
   redis.call('XADD', P .. 'events', 'MAXLEN', '~', maxlen, '*',
-             'n', node, 'c', counter, 'd', table.concat(out))
+             'd', node .. ' ' .. counter .. '\n' .. table.concat(out))
 end
 return counter
 """

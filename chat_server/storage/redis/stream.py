@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...changes import Feed, Quit
-from .records import Op, change, records
+from .records import Op, change, header, records
 from .scripts import APPLY
 from .wire import RedisConnection, RedisError, ReplyError, command
 
@@ -31,11 +31,11 @@ EVENTS = "hubbub:events"
 STREAM_MAXLEN = 100_000
 #: Changes in one script call at most, and the bytes of their bodies.
 BATCH = 500
-BATCH_BYTES = 1 << 20
+BATCH_BYTES = 1 << 18
 #: Script calls on their way at once.
 IN_FLIGHT = 4
 #: Stream entries in one read at most, and how long one read blocks (ms).
-READ_COUNT = 100
+READ_COUNT = 32
 READ_BLOCK_MS = 1000
 
 
@@ -91,8 +91,9 @@ class Outbox:
         self.drained.clear()
         self.wake.set()
 
-    def unsent(self) -> bool:
-        return len(self._ops) > self.sent
+    def unsent(self) -> int:
+        """How many changes wait to be sent."""
+        return len(self._ops) - self.sent
 
     def batch(self) -> tuple[int, list[Op]]:
         """The next changes to send, and the number of the first; they count as :attr:`sent`."""
@@ -247,12 +248,12 @@ class Reader:
 
     def _apply(self, entries: list[list[Any]]) -> None:
         feed, node, outbox = self.feed, self.node, self.outbox
-        for entry_id, fields in entries:
-            values = dict(zip(fields[::2], fields[1::2], strict=True))
-            mine = values[b"n"] == node
+        for entry_id, (_, payload) in entries:
+            author, counter, start = header(payload)
+            mine = author == node
             if mine:
-                outbox.seen = max(outbox.seen, int(values[b"c"]))
-            for kind, record in records(values[b"d"]):
+                outbox.seen = max(outbox.seen, counter)
+            for kind, record in records(payload, start):
                 try:
                     found = change(kind, record)
                 except (ValueError, KeyError):

@@ -92,47 +92,61 @@ class _Incomplete(Exception):
     """The buffer ends inside a reply."""
 
 
-def parse(buffer: bytes | bytearray, pos: int) -> tuple[Reply, int]:
+def parse(buffer: bytes, pos: int) -> tuple[Reply, int]:
     """The reply starting at ``pos`` and where the next one starts.
 
     Raises :class:`_Incomplete` if the buffer ends first and :class:`RedisError`
-    for bytes that are not RESP2.
+    for bytes that are not RESP2.  Iterative: a stream read is a few nested arrays.
     """
-    end = buffer.find(b"\r\n", pos)
-    if end < 0:
-        raise _Incomplete
-    kind = buffer[pos]
-    if kind == 36:  # $ bulk string
-        length = int(buffer[pos + 1 : end])
-        if length < 0:
-            return None, end + 2
-        start = end + 2
-        if len(buffer) < start + length + 2:
+    find = buffer.find
+    size = len(buffer)
+    arrays: list[tuple[list[Reply], int]] = []  # open arrays and how many items each wants
+    value: Reply
+    while True:
+        end = find(b"\r\n", pos)
+        if end < 0:
             raise _Incomplete
-        return bytes(buffer[start : start + length]), start + length + 2
-    if kind == 42:  # * array
-        count = int(buffer[pos + 1 : end])
-        if count < 0:
-            return None, end + 2
-        items = []
-        pos = end + 2
-        for _ in range(count):
-            item, pos = parse(buffer, pos)
-            items.append(item)
-        return items, pos
-    if kind == 58:  # : integer
-        return int(buffer[pos + 1 : end]), end + 2
-    if kind == 43:  # + simple string
-        return bytes(buffer[pos + 1 : end]), end + 2
-    if kind == 45:  # - error
-        return ReplyError(bytes(buffer[pos + 1 : end]).decode(errors="replace")), end + 2
-    raise RedisError(f"Redis sent something that is not RESP: {bytes(buffer[pos:end])[:40]!r}")
+        kind = buffer[pos]
+        if kind == 36:  # $ bulk string
+            length = int(buffer[pos + 1 : end])
+            if length < 0:
+                value, pos = None, end + 2
+            else:
+                pos = end + 4 + length
+                if pos > size:
+                    raise _Incomplete
+                value = buffer[end + 2 : pos - 2]
+        elif kind == 42:  # * array
+            count = int(buffer[pos + 1 : end])
+            pos = end + 2
+            if count > 0:
+                arrays.append(([], count))
+                continue
+            value = [] if count == 0 else None
+        elif kind == 58:  # : integer
+            value, pos = int(buffer[pos + 1 : end]), end + 2
+        elif kind == 43:  # + simple string
+            value, pos = buffer[pos + 1 : end], end + 2
+        elif kind == 45:  # - error
+            value, pos = ReplyError(buffer[pos + 1 : end].decode(errors="replace")), end + 2
+        else:
+            raise RedisError(f"Redis sent something that is not RESP: {buffer[pos:end][:40]!r}")
+        while arrays:
+            items, count = arrays[-1]
+            items.append(value)
+            if len(items) < count:
+                break
+            arrays.pop()
+            value = items
+        else:
+            return value, pos
 
 
 class RedisConnection(asyncio.Protocol):
     """One connection to Redis; open it with :meth:`open`, end it with :meth:`close`."""
 
     def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         #: Calls waiting for replies: (future, replies wanted, replies so far).
@@ -145,8 +159,8 @@ class RedisConnection(asyncio.Protocol):
 
         Raises :class:`RedisError`.
         """
-        loop = asyncio.get_running_loop()
         connection = cls()
+        loop = connection._loop
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):
                 if address.path is not None:
@@ -183,7 +197,7 @@ class RedisConnection(asyncio.Protocol):
 
     def send(self, data: bytes, replies: int) -> asyncio.Future[list[Reply]]:
         """Send commands already in RESP (``replies`` of them); see :meth:`pipeline`."""
-        future: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Reply]] = self._loop.create_future()
         if self._broken is not None or self._transport is None:
             future.set_exception(self._broken or RedisError("not connected"))
             return future
@@ -209,8 +223,10 @@ class RedisConnection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
+        if self._buffer:  # a reply spans reads (bounded: see the stream's batch sizes)
+            self._buffer += data
+            data = bytes(self._buffer)
+        buffer = data
         pos = 0
         waiting = self._waiting
         try:
@@ -231,7 +247,7 @@ class RedisConnection(asyncio.Protocol):
             if self._transport is not None:
                 self._transport.abort()
             return
-        del buffer[:pos]
+        self._buffer = bytearray(buffer[pos:]) if pos < len(buffer) else bytearray()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(RedisError(f"connection lost: {exc}" if exc else "connection closed by Redis"))
