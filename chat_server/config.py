@@ -112,6 +112,11 @@ class Config:
             "must be a URL such as redis://HOST:PORT/DB",
         )
         require(self.node_ttl >= 1, "node-ttl", "must be at least 1 second")
+        require(
+            not self.fsync or self.db is not None,
+            "fsync",
+            "applies to --db only (with --redis, Redis's appendfsync decides)",
+        )
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
