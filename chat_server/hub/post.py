@@ -116,8 +116,11 @@ class Post:
     # --- waiting for a durable store ---------------------------------------------
 
     def hold(self) -> None:
-        """A store took a change it has not written: what is handed out next waits for it."""
-        self.flush()
+        """A store took a change it has not written: what is handed out next waits for it.
+
+        A run of room messages not handed out yet waits for it too (it may
+        hold the message this change is): later, never out of order.
+        """
         self._taken += 1
 
     def written(self, count: int) -> None:
