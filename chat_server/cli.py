@@ -2,7 +2,7 @@
 
 Every option also comes from the environment as ``CHAT_`` + its name in
 capitals (``--max-frame`` is ``CHAT_MAX_FRAME``); a flag beats the environment.
-A switch (``--fsync``) is on in the environment as ``1``, ``true`` or
+A switch (``--no-advertise``) is on in the environment as ``1``, ``true`` or
 ``yes`` and off as ``0``, ``false``, ``no`` or empty.
 """
 
@@ -55,10 +55,12 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("db", str, "SQLite file that keeps history and topics across restarts"),
     ("redis", str, "redis://HOST:PORT/DB shared by several chat-server processes"),
     ("node-ttl", float, "seconds without a heartbeat before other nodes drop this one's users"),
+    ("name", str, "the name people see when they discover the server"),
 ]
 
 # (switch, help): flags that take no value; all are off by default.
 SWITCHES: list[tuple[str, str]] = [
+    ("no-advertise", "do not advertise the server over mDNS"),
     ("fsync", "with --db, every write waits for the disk (survives a power loss)"),
 ]
 SWITCH_ON = frozenset({"1", "true", "yes"})
@@ -210,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # mDNS trouble is one warning from chat_server.discovery; the library's own
+    # lines (a bind error, a failed send) are detail for --log-level debug.
+    debug = config.log_level == "debug"
+    logging.getLogger("zeroconf").setLevel(logging.DEBUG if debug else logging.CRITICAL)
     raise_fd_limit(config.max_clients)
     try:
         _run(serve(config))

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 
 from protocol import DEFAULT_MAX_FRAME, DEFAULT_MAX_TEXT
 
 
 class ConfigError(ValueError):
     """A setting is out of range; the message names the option and says why."""
+
+
+#: Longest ``--name`` in bytes of UTF-8: one DNS label.
+MAX_NAME_BYTES = 63
+
+
+def default_name() -> str:
+    """``hubbub on HOSTNAME`` (the host name's first label), cut to fit one DNS label."""
+    host = socket.gethostname().split(".")[0] or "localhost"
+    name = f"hubbub on {host}".encode()[:MAX_NAME_BYTES]
+    return name.decode(errors="ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +67,10 @@ class Config:
     #: Seconds a node may miss its heartbeat before the others announce its users' quit
     #: (at most half of ``ping_timeout`` is used, so they hear of it within that).
     node_ttl: float = 10.0
+    #: The instance name people see when they discover the server over mDNS.
+    name: str = field(default_factory=default_name)
+    #: Do not advertise the server over mDNS (a switch: ``--no-advertise``).
+    no_advertise: bool = False
     #: With ``db``: every commit waits for the disk, so it survives a power loss too.
     fsync: bool = False
 
@@ -112,6 +128,11 @@ class Config:
             "must be a URL such as redis://HOST:PORT/DB",
         )
         require(self.node_ttl >= 1, "node-ttl", "must be at least 1 second")
+        require(
+            self.name.isprintable() and 0 < len(self.name.encode()) <= MAX_NAME_BYTES,
+            "name",
+            f"must be 1-{MAX_NAME_BYTES} bytes of printable text",
+        )
         require(
             not self.fsync or self.db is not None,
             "fsync",

@@ -223,7 +223,7 @@ class Hub:
         if nick is None:
             return
         roster = ctx.roster
-        if roster.seat(nick) is seat:
+        if roster.holder(nick) is seat:
             del roster.nicks[fold(nick)]
         rooms = list(seat.rooms.values())
         seat.rooms.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any
@@ -75,7 +76,7 @@ def hello(ctx: Context, seat: Seat, request: Hello) -> None:
     if not is_valid_nick(request.nick):
         ctx.post.error(seat, "nick_invalid", NICK_RULE, request)
         return
-    if ctx.roster.seat(request.nick) is not None:
+    if ctx.roster.holder(request.nick) is not None:
         ctx.post.error(seat, "nick_taken", f"{request.nick} is already in use", request)
         return
     ctx.roster.nicks[fold(request.nick)] = seat
@@ -140,6 +141,7 @@ def leave(ctx: Context, seat: Seat, request: Leave) -> None:
     if room is None:
         return
     assert seat.nick is not None
+    ctx.post.flush()  # what the leaver said before, in the same read, reaches it too
     del room.members[seat]
     del seat.rooms[fold(room.name)]
     ctx.post.reply(seat, Left(room=room.name))
@@ -175,7 +177,7 @@ def whisper(ctx: Context, seat: Seat, request: Whisper) -> None:
 
 
 def nick(ctx: Context, seat: Seat, request: SetNick) -> None:
-    holder = ctx.roster.seat(request.nick)
+    holder = ctx.roster.holder(request.nick)
     if holder is not None and holder is not seat:
         ctx.post.error(seat, "nick_taken", f"{request.nick} is already in use", request)
         return
@@ -216,9 +218,9 @@ def history(ctx: Context, seat: Seat, request: HistoryRequest) -> None:
     if room is None:
         return
     kept: Sequence[Message] = room.history
-    if request.before is not None and kept:
-        # seq values in the ring are consecutive, so ``before`` maps to an index.
-        end = max(0, min(len(kept), request.before - kept[0].seq))
+    if request.before is not None:
+        # seq grows along the ring, with gaps where a shared store lost changes.
+        end = bisect_left(kept, request.before, key=_seq)
         kept = list(islice(kept, end))
     messages = newest(kept, request.limit)
     out = fit_history(
@@ -239,6 +241,10 @@ def pong(ctx: Context, seat: Seat, request: Pong) -> None:
 def quit(ctx: Context, seat: Seat, request: Quit) -> None:
     ctx.post.flush()  # what came before the quit goes out before the bye
     seat.member.close("quit", announce=(request.reason or "quit")[:QUIT_REASON_MAX])
+
+
+def _seq(message: Message) -> int:
+    return message.seq
 
 
 def _joined_room(ctx: Context, seat: Seat, request: Leave | Say | SetTopic) -> Room | None:
