@@ -43,6 +43,10 @@ class Config:
     tls_cert: str | None = None
     tls_key: str | None = None
     log_level: str = "info"
+    #: Unix socket of the admin console (``chat-admin``); ``None``: no console.
+    admin_socket: str | None = None
+    #: Password of the ``oper`` request (server operators); ``None``: ``oper`` always fails.
+    oper_password: str | None = None
     #: Extra settings beyond CLI.md's table.
     motd: str | None = None
     #: Connections at once from one remote address; loopback is exempt; 0 = no cap.
@@ -64,7 +68,8 @@ class Config:
     db: str | None = None
     #: Redis URL (``redis://HOST:PORT/DB``) shared by several server processes.
     redis: str | None = None
-    #: Seconds a node may miss its heartbeat before the others announce its users' quit.
+    #: Seconds a node may miss its heartbeat before the others announce its users' quit
+    #: (at most half of ``ping_timeout`` is used, so they hear of it within that).
     node_ttl: float = 10.0
     #: Where shared files are kept (``None``: next to ``db``, else a temporary directory).
     files_dir: str | None = None
@@ -86,6 +91,8 @@ class Config:
     name: str = field(default_factory=default_name)
     #: Do not advertise the server over mDNS (a switch: ``--no-advertise``).
     no_advertise: bool = False
+    #: With ``db``: every commit waits for the disk, so it survives a power loss too.
+    fsync: bool = False
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -154,9 +161,24 @@ class Config:
         require(1 <= self.file_threads <= 64, "file-threads", "must be between 1 and 64")
         require(0 <= self.file_nice <= 19, "file-nice", "must be between 0 and 19")
         require(
+            self.admin_socket is None or self.admin_socket != "",
+            "admin-socket",
+            "must be a file path",
+        )
+        require(
+            self.oper_password is None or self.oper_password != "",
+            "oper-password",
+            "must not be empty",
+        )
+        require(
             self.name.isprintable() and 0 < len(self.name.encode()) <= MAX_NAME_BYTES,
             "name",
             f"must be 1-{MAX_NAME_BYTES} bytes of printable text",
+        )
+        require(
+            not self.fsync or self.db is not None,
+            "fsync",
+            "applies to --db only (with --redis, Redis's appendfsync decides)",
         )
 
     def replace(self, **changes: object) -> Config:

@@ -411,6 +411,8 @@ OPENING_TYPES = PRE_WELCOME_TYPES | {"transfer"}
 #: Requests that cost one token of the sender's rate limit ("Liveness and limits").
 RATED_TYPES = frozenset(
     {
+        "join",
+        "leave",
         "say",
         "whisper",
         "nick",

@@ -1,8 +1,9 @@
 """The hub: rooms, members and fan-out, with no transport (see :mod:`.core`).
 
-Imports go one way: ``member``, ``settings``, ``limits`` < ``roster`` <
-``tickets``, ``fitting``, ``post`` < ``context`` < ``mirror`` < ``posting`` <
-``filing`` < ``handlers`` < ``core``.  Nothing here imports a door, the
+Imports go one way: ``member``, ``settings``, ``limits``, ``stats`` < ``roster``,
+``bans`` < ``tickets``, ``fitting``, ``post`` < ``context`` < ``gate`` <
+``enforce`` < ``mirror`` < ``posting`` < ``handlers`` < ``filing``,
+``moderation``, ``operators`` < ``core``.  Nothing here imports a door, the
 configuration or a store; shared files come from :mod:`chat_server.files`.
 """
 

@@ -21,8 +21,12 @@ import ipaddress
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
 
 from protocol import (
     RATED_TYPES,
@@ -37,21 +41,32 @@ from protocol import (
 
 from ..changes import Quit, Store
 from ..files import Files
+from . import filing, handlers, moderation, operators
 from .context import Context
-from .filing import publish
-from .handlers import HANDLERS
+from .handlers import Handler
 from .limits import Bucket
-from .member import Member
+from .member import Member, Out
 from .mirror import Mirror
 from .post import Post
 from .posting import LocalPosting, SharedPosting
 from .roster import TAKES, Phase, Room, Roster, Seat
 from .settings import Settings
+from .stats import Stats
 from .tickets import Ticket, Tickets
 
 log = logging.getLogger(__name__)
 
 Request = ClientMessage | MessageError
+
+#: The handler of every request type the hub takes.
+HANDLERS: dict[type[Any], Handler] = {
+    **handlers.HANDLERS,
+    **moderation.HANDLERS,
+    **operators.HANDLERS,
+    **filing.HANDLERS,
+}
+#: The nick of the admin socket's actions, in ``by`` and ``from``; no nick can be it.
+ADMIN = "*admin*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +106,7 @@ class Hub:
             clock=clock,
             server_name=server_name,
             epoch=epoch or secrets.token_hex(8),
+            stats=Stats(started=clock()),
             files=files,
             tickets=Tickets(files, clock),
         )
@@ -121,6 +137,10 @@ class Hub:
     def closing(self) -> bool:
         return self.ctx.closing
 
+    @property
+    def stats(self) -> Stats:
+        return self.ctx.stats
+
     # --- lifecycle -------------------------------------------------------------
 
     async def open(self) -> None:
@@ -136,6 +156,10 @@ class Hub:
             self.ctx.epoch = snapshot.epoch
         for state in snapshot.rooms:
             self.mirror.load(state)
+        now = self.ctx.wall_clock()
+        for kept in snapshot.bans:
+            if kept.ban.until is None or kept.ban.until > now:
+                self.ctx.bans.add(kept.room, kept.ban)
         if self.ctx.files is not None:
             self.ctx.files.load(snapshot.files)
 
@@ -144,6 +168,14 @@ class Hub:
         self.ctx.closing = True
         for seat in list(self.ctx.roster.seats):
             seat.member.close("server_shutdown")
+
+    def after_output(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once every frame handed out so far has left the hub.
+
+        At once, unless frames wait for a durable store's write; a door
+        closing a connection says ``bye`` from ``then``, so it comes last.
+        """
+        self.ctx.post.after(then)
 
     async def emptied(self) -> None:
         """Wait until every connection is released (after :meth:`shutdown`)."""
@@ -163,8 +195,17 @@ class Hub:
             self.ctx.files.expire(self.ctx.settings.file_ttl)
 
     def configure(self, settings: Settings) -> None:
-        """Apply new settings (a reload); connections and rooms stay as they are."""
+        """Apply new settings (a reload); connections and rooms stay as they are.
+
+        A new ``history`` applies to every room at once (a smaller one drops
+        the oldest messages kept in memory).
+        """
         self.ctx.settings = settings
+        roster = self.ctx.roster
+        if settings.history != roster.history:
+            roster.history = settings.history
+            for room in roster.rooms.values():
+                room.history = deque(room.history, maxlen=settings.history)
 
     # --- connections -----------------------------------------------------------
 
@@ -205,8 +246,10 @@ class Hub:
         taken from it once the hub stops.
         """
         ctx = self.ctx
+        taken = 0
         try:
             for request in requests:
+                taken += 1
                 if isinstance(request, MessageError):
                     error = Error(
                         code=request.code, message=request.message, ref=request.ref, id=request.id
@@ -222,8 +265,51 @@ class Hub:
                         handler(ctx, seat, request)
                 if seat.waiting:
                     break
+                if ctx.post.full and seat.phase is not Phase.GONE:
+                    seat.stalled = True  # the store is behind: read on after Mirror.written
+                    ctx.stalled[seat] = None
+                    break
         finally:
+            ctx.stats.received += taken
             ctx.post.flush()
+
+    async def act(self, request: ClientMessage, *, wait: float = 5.0) -> list[BaseModel]:
+        """Carry out ``request`` for the admin socket, as the server operator ``*admin*``.
+
+        Returns what the hub answered (an ``error``, a listing...), once the
+        store has answered any question the request raised (at most ``wait``
+        seconds).  No rate limit applies; the admin joins no room.
+        """
+        replies: list[BaseModel] = []
+
+        def collect(out: Out) -> None:
+            replies.extend(out.messages)
+
+        admin = Seat(
+            member=_Console(),
+            send=collect,
+            address="admin-socket",
+            via="admin",
+            since=self.ctx.wall_clock(),
+            bucket=Bucket(1, self.ctx.clock()),
+            nick=ADMIN,
+            phase=Phase.WELCOMED,
+            oper=True,
+        )
+        handler = HANDLERS.get(type(request))
+        before = self.ctx.posting.pending()
+        try:
+            if handler is None:
+                self.ctx.post.error(admin, "unknown_type", f"{request.type} is not offered")
+            else:
+                handler(self.ctx, admin, request)
+        finally:
+            self.ctx.post.flush()
+        started = self.ctx.posting.pending() - before
+        if started:
+            await asyncio.wait(started, timeout=wait)
+        admin.phase = Phase.GONE
+        return replies
 
     def disconnect(self, seat: Seat, reason: str) -> None:
         """The connection is ending: its rooms get ``presence`` ``quit`` with ``reason``.
@@ -234,6 +320,7 @@ class Hub:
             return
         ctx = self.ctx
         phase, seat.phase = seat.phase, Phase.GONE
+        ctx.stalled.pop(seat, None)
         ctx.tickets.drop_holder(seat)
         nick = seat.nick
         if nick is None:
@@ -243,10 +330,12 @@ class Hub:
             del roster.nicks[fold(nick)]
         rooms = list(seat.rooms.values())
         seat.rooms.clear()
+        ctx.away.pop(fold(nick), None)
         if phase is not Phase.NAMING:  # only a nick the store is still deciding is unknown
             ctx.posting.share(Quit(nick=nick, reason=reason, rooms=tuple(r.name for r in rooms)))
         for room in rooms:
             room.members.pop(seat, None)
+            room.departed(fold(nick))
             if not ctx.closing:
                 quit = Presence(room=room.name, nick=nick, event="quit", reason=reason)
                 ctx.post.room(room, quit)
@@ -290,7 +379,7 @@ class Hub:
 
     def publish(self, ticket: Ticket) -> FileInfo | tuple[ErrorCode, str]:
         """Share the upload of ``ticket``, whole, verified and stored; see :func:`publish`."""
-        return publish(self.ctx, ticket)
+        return filing.publish(self.ctx, ticket)
 
     # --- before a handler --------------------------------------------------------
 
@@ -330,6 +419,21 @@ class Hub:
         else:
             ctx.post.reply(seat, error)
         return False
+
+
+class _Console:
+    """The admin socket's stand-in for a connection: nothing to close or resume."""
+
+    def send(self, out: Out) -> None:
+        pass
+
+    def close(
+        self, reason: str, *, error: Error | None = None, announce: str | None = None
+    ) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
 
 
 def _is_loopback(address: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 from protocol import (
     DownloadTicket,
@@ -34,6 +35,8 @@ from ..changes import FileRecord, StoreError, Whispered
 from ..files import PartialKey
 from .context import Context
 from .fitting import fit_list
+from .gate import silenced
+from .handlers import Handler
 from .member import Out
 from .posting import SEQ_DIGITS
 from .roster import Phase, Room, Seat
@@ -49,9 +52,12 @@ def may_share(ctx: Context, seat: Seat, room: Room) -> tuple[ErrorCode, str] | N
     """Why ``seat`` may not share a file in ``room`` now, or ``None`` if it may.
 
     A file offer is speech: it obeys the room's moderation exactly as ``say``
-    does (``muted``, ``moderated``).  This is the one place to ask; with no
-    moderation in the hub yet, every member may share.
+    does (``muted`` when muted, or in a ``moderated`` room without op or voice).
     """
+    if room.mutes or room.modes.moderated:
+        why = silenced(ctx, seat, room)
+        if why is not None:
+            return ("muted", why)
     return None
 
 
@@ -255,3 +261,12 @@ def _whisper(offer: FileOffer, nick: str, to: str, file: FileInfo, ts: float) ->
     """The ``whisper`` that shares ``offer``'s file with ``to``."""
     text = shared_text(offer.name, offer.size)
     return WhisperMessage(from_=nick, to=to, text=text, ts=ts, id=offer.id, file=file)
+
+
+#: The handler of each request about files.
+HANDLERS: dict[type[Any], Handler] = {
+    FileOffer: file_offer,
+    FileGet: file_get,
+    ListFiles: list_files,
+    Transfer: transfer_here,
+}

@@ -20,10 +20,13 @@ from protocol import (
     HistoryRequest,
     ListFiles,
     Message,
+    Mute,
     Ping,
     Pong,
+    SetMode,
     Transfer,
     TransferDone,
+    Unmute,
     WhisperMessage,
     encode,
 )
@@ -376,3 +379,19 @@ async def test_a_side_connection_counts_as_a_connection() -> None:
         assert isinstance(await side.frame(), TransferDone)
         await side.close()
         await alice.close()
+
+
+async def test_a_file_offer_obeys_the_room_s_moderation_as_say_does() -> None:
+    async with serving(rate=0) as server:
+        alice, bob = await in_lobby(server.port, "alice", "bob")  # alice made it: she is op
+        await alice.send(Mute(room="lobby", nick="bob"))
+        await sync(bob)
+        await bob.send(FileOffer(room="lobby", name="x", size=1, sha256=sha(b"x"), id="m"))
+        await expect_error(bob, "muted", ref="file_offer", id="m")
+        await alice.send(SetMode(room="lobby", moderated=True))
+        await alice.send(Unmute(room="lobby", nick="bob"))
+        await sync(bob)
+        await bob.send(FileOffer(room="lobby", name="x", size=1, sha256=sha(b"x")))
+        await expect_error(bob, "muted", ref="file_offer")
+        assert (await offer(alice, b"x", room="lobby")).offset == 0  # ops may
+        await close_all([alice, bob])
