@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Sequence
-from itertools import islice
+from collections.abc import Callable
 from typing import Any
 
 from protocol import (
@@ -27,7 +26,6 @@ from protocol import (
     Left,
     ListRooms,
     Members,
-    Message,
     Ping,
     Pong,
     Presence,
@@ -46,6 +44,7 @@ from protocol import (
 )
 
 from ..changes import Departed, Entered, Forgotten
+from . import history as pages
 from .context import Context
 from .fitting import fit_history, fit_list, newest
 from .member import Out
@@ -162,7 +161,12 @@ def whisper(ctx: Context, seat: Seat, request: Whisper) -> None:
         return
     assert seat.nick is not None
     message = WhisperMessage(
-        from_=seat.nick, to=target.nick, text=request.text, ts=ctx.wall_clock(), id=request.id
+        from_=seat.nick,
+        to=target.nick,
+        text=request.text,
+        ts=ctx.wall_clock(),
+        id=request.id,
+        action=request.action,
     )
     frame = encode(message)
     if not ctx.fits(frame):
@@ -215,12 +219,10 @@ def history(ctx: Context, seat: Seat, request: HistoryRequest) -> None:
     room = _existing_room(ctx, seat, request)
     if room is None:
         return
-    kept: Sequence[Message] = room.history
-    if request.before is not None and kept:
-        # seq values in the ring are consecutive, so ``before`` maps to an index.
-        end = max(0, min(len(kept), request.before - kept[0].seq))
-        kept = list(islice(kept, end))
-    messages = newest(kept, request.limit)
+    if request.before is None:
+        messages = newest(room.history, request.limit)
+    else:
+        messages = pages.before(room.history, pages.Seq(request.before), request.limit)
     out = fit_history(
         lambda ms: History(room=room.name, messages=ms), messages, ctx.settings.max_frame
     )
