@@ -1,15 +1,35 @@
 """The hub: rooms, members and fan-out, with no transport (see :mod:`.core`).
 
 Imports go one way: ``member``, ``settings``, ``limits`` < ``roster`` <
-``fitting``, ``post`` < ``context`` < ``mirror`` < ``posting`` < ``handlers`` <
-``core``.  Nothing here imports a door, the configuration or a store.
+``fitting``, ``post``, ``history`` < ``context`` < ``queries``, ``mirror`` <
+``posting`` < ``handlers`` < ``core``.  Nothing here imports a door, the
+configuration or a store.  Doors use :class:`Hub` and what it returns, and
+read the hub's state only through :class:`Queries` (``hub.queries``).
 """
 
 from __future__ import annotations
 
 from .core import Hub, Refusal, Request
+from .history import Moment, Query, Seq
 from .member import Member, Out
+from .queries import Page, Queries, RoomFacts
 from .roster import Phase, Room, Seat
 from .settings import Settings
 
-__all__ = ["Hub", "Member", "Out", "Phase", "Refusal", "Request", "Room", "Seat", "Settings"]
+__all__ = [
+    "Hub",
+    "Member",
+    "Moment",
+    "Out",
+    "Page",
+    "Phase",
+    "Queries",
+    "Query",
+    "Refusal",
+    "Request",
+    "Room",
+    "RoomFacts",
+    "Seat",
+    "Seq",
+    "Settings",
+]

@@ -34,6 +34,7 @@ from .member import Member
 from .mirror import Mirror
 from .post import Post
 from .posting import LocalPosting, SharedPosting
+from .queries import Queries
 from .roster import TAKES, Phase, Room, Roster, Seat
 from .settings import Settings
 
@@ -80,6 +81,8 @@ class Hub:
         )
         self.mirror = Mirror(ctx)
         ctx.posting = SharedPosting(ctx) if store.shared else LocalPosting(ctx, self.mirror)
+        #: What a door may read of the hub besides answers to requests.
+        self.queries = Queries(ctx)
         self._fixed_epoch = epoch
         self._per_address: dict[str, int] = {}
         self._emptied = asyncio.Event()
@@ -210,8 +213,6 @@ class Hub:
         if nick is None:
             return
         roster = ctx.roster
-        if roster.seat(nick) is seat:
-            del roster.nicks[fold(nick)]
         rooms = list(seat.rooms.values())
         seat.rooms.clear()
         if phase is not Phase.NAMING:  # only a nick the store is still deciding is unknown
@@ -223,6 +224,10 @@ class Hub:
                 ctx.post.room(room, quit)
             if roster.forget_if_unused(room):
                 ctx.posting.forget(room)
+        # The nick is free once the rooms were told: a door may still look the
+        # quitter up while it words the quit (IRC's nick!user@host).
+        if roster.seat(nick) is seat:
+            del roster.nicks[fold(nick)]
         log.debug("%s left: %s", nick, reason)
 
     def release(self, seat: Seat) -> None:

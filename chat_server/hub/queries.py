@@ -1,0 +1,104 @@
+"""What a door may ask the hub directly, beside the requests of its clients.
+
+A door inside the server sometimes needs an answer that no wire request
+gives in its wire's shape: IRC's ``TOPIC #room`` (no argument), ``WHO nick``,
+``USERHOST``, ``CHATHISTORY AFTER``, the members a ``TAGMSG`` is relayed
+to.  :class:`Queries` is the whole of what a door may read of the hub's
+state, and the two things it may do besides :meth:`Hub.receive
+<chat_server.hub.Hub.receive>`: hand out held room messages
+(:meth:`Queries.flush`) and spend a flood-control token (:meth:`Queries.spend`).
+
+Everything returned is a snapshot or a :class:`Seat` (the door-facing
+record of a connection); a door must not change what it gets, nor keep a
+sequence it gets beyond the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from protocol import Message
+
+from .context import Context
+from .history import Query, select
+from .roster import Seat
+
+
+@dataclass(frozen=True, slots=True)
+class RoomFacts:
+    """A room as a door shows it: its spelling, topic and member nicks (every node's)."""
+
+    name: str
+    topic: str | None
+    nicks: tuple[str, ...]
+    #: The newest message's ``seq`` (0 before the first).
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Messages of a room, oldest first (see :mod:`chat_server.hub.history`)."""
+
+    room: str
+    messages: Sequence[Message]
+
+
+class Queries:
+    """Read-only questions about the hub, for doors; built once by the hub."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    @property
+    def epoch(self) -> str:
+        """The history's epoch (see ``welcome.epoch``)."""
+        return self._ctx.epoch
+
+    def seat(self, nick: str) -> Seat | None:
+        """The welcomed connection of this node holding ``nick`` (any case), if any."""
+        return self._ctx.roster.seat(nick)
+
+    def room(self, name: str) -> RoomFacts | None:
+        """The room called ``name`` (any case), or ``None`` if it does not exist."""
+        room = self._ctx.roster.room(name)
+        if room is None:
+            return None
+        return RoomFacts(name=room.name, topic=room.topic, nicks=tuple(room.nicks()), seq=room.seq)
+
+    def seq(self, name: str) -> int | None:
+        """Room ``name``'s newest ``seq`` (0 before its first message), or ``None``
+        if it does not exist."""
+        room = self._ctx.roster.room(name)
+        return None if room is None else room.seq
+
+    def members(self, name: str) -> tuple[Seat, ...]:
+        """The connections of this node in room ``name``; empty if there is none."""
+        room = self._ctx.roster.room(name)
+        return () if room is None else tuple(room.members)
+
+    def page(self, name: str, query: Query) -> Page | None:
+        """The page of room ``name``'s kept messages that ``query`` selects, or
+        ``None`` if the room does not exist."""
+        room = self._ctx.roster.room(name)
+        if room is None:
+            return None
+        return Page(room=room.name, messages=select(room.history, query))
+
+    def flush(self) -> None:
+        """Hand out the room messages the hub holds back for joining (see
+        :class:`~chat_server.hub.post.Post`): call before a door writes a line
+        of its own while it hands the hub requests, so nothing overtakes them."""
+        self._ctx.post.flush()
+
+    def spend(self, seat: Seat) -> bool:
+        """Spend one of ``seat``'s flood-control tokens on something the door
+        does by itself (IRC's ``TAGMSG`` relay); ``False`` if none is left.
+
+        Unlike a request, a refusal here is neither answered nor counted
+        towards a flood: the door drops what it was about to do.
+        """
+        settings = self._ctx.settings
+        return seat.bucket.take(settings.rate, settings.burst, self._ctx.clock())
