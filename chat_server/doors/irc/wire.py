@@ -115,6 +115,10 @@ class IrcMessage:
     params: list[str] = field(default_factory=list)
     source: str | None = field(default=None, kw_only=True)
     tags: dict[str, str] = field(default_factory=dict, kw_only=True)
+    #: Send the last parameter with its ``:`` even when it is one word, as a
+    #: text (a message, a reason, a numeric's sentence) usually goes: some
+    #: clients and bots look for the text after `` :``.  Not compared.
+    trailing: bool = field(default=False, kw_only=True, compare=False)
 
     def __post_init__(self) -> None:
         if not is_valid_command(self.command):
@@ -205,7 +209,7 @@ class IrcMessage:
         if self.params:
             parts.extend(self.params[:-1])
             last = self.params[-1]
-            parts.append(last if is_middle_param(last) else f":{last}")
+            parts.append(last if is_middle_param(last) and not self.trailing else f":{last}")
         return " ".join(parts)
 
     def _cut_body(self) -> bytes:
