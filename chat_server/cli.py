@@ -53,6 +53,8 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("db", str, "SQLite file that keeps history and topics across restarts"),
     ("redis", str, "redis://HOST:PORT/DB shared by several chat-server processes"),
     ("node-ttl", float, "seconds without a heartbeat before other nodes drop this one's users"),
+    ("irc-port", int, "also speak IRC on this port (TLS when --tls-cert is set)"),
+    ("irc-server-name", str, "the server name IRC clients see (default: the host name)"),
 ]
 
 

@@ -54,6 +54,10 @@ class Config:
     redis: str | None = None
     #: Seconds a node may miss its heartbeat before the others announce its users' quit.
     node_ttl: float = 10.0
+    #: Also speak IRC on this port (``None``: no IRC gateway; 0 picks a free port).
+    irc_port: int | None = None
+    #: The server name IRC clients see (``None``: this machine's host name).
+    irc_server_name: str | None = None
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -109,6 +113,26 @@ class Config:
             "must be a URL such as redis://HOST:PORT/DB",
         )
         require(self.node_ttl >= 1, "node-ttl", "must be at least 1 second")
+        require(
+            self.irc_port is None or 0 <= self.irc_port <= 65535,
+            "irc-port",
+            "must be between 0 and 65535",
+        )
+        require(
+            self.irc_server_name is None or is_server_name(self.irc_server_name),
+            "irc-server-name",
+            "must be 1-63 letters, digits, '.', '-' or '_', starting with a letter or digit",
+        )
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def is_server_name(name: str) -> bool:
+    """A word IRC can carry as a server name (in prefixes and numerics)."""
+    return (
+        0 < len(name) <= 63
+        and name.isascii()
+        and name[0].isalnum()
+        and all(c.isalnum() or c in ".-_" for c in name)
+    )

@@ -21,6 +21,7 @@ from . import __version__
 from .changes import Store
 from .config import Config
 from .doors.base import Door, Outbox
+from .doors.irc.door import IrcDoor
 from .doors.native import NativeDoor
 from .hub import Hub
 from .storage import make_store
@@ -59,6 +60,7 @@ class Server:
         self._clock = clock
         self.doors: list[Door] = []
         self._server: asyncio.Server | None = None
+        self._irc: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     @property
@@ -66,6 +68,14 @@ class Server:
         """The port actually bound (useful with ``port=0``)."""
         assert self._server is not None, "start() first"
         port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def irc_port(self) -> int | None:
+        """The IRC gateway's port actually bound, or ``None`` without ``--irc-port``."""
+        if self._irc is None:
+            return None
+        port: int = self._irc.sockets[0].getsockname()[1]
         return port
 
     async def start(self) -> None:
@@ -91,13 +101,32 @@ class Server:
             backlog=1024,
             reuse_address=True,
         )
+        if config.irc_port is not None:
+            irc = IrcDoor(self.hub, config, outbox, clock=self._clock)
+            self.doors.append(irc)
+            self._irc = await loop.create_server(
+                irc.connection,
+                config.host,
+                config.irc_port,
+                ssl=tls,
+                backlog=1024,
+                reuse_address=True,
+            )
+            log.info(
+                "IRC gateway listening on %s:%d as %s%s",
+                config.host,
+                self.irc_port,
+                irc.server_name,
+                " (TLS)" if tls is not None else "",
+            )
         self._sweeper = asyncio.create_task(self._sweep(), name="liveness")
         log.info("history epoch %s", self.hub.epoch)
 
     async def shutdown(self) -> None:
         """Stop accepting, say ``bye`` to everyone, flush for a bounded time, close."""
-        if self._server is not None:
-            self._server.close()
+        for listener in (self._server, self._irc):
+            if listener is not None:
+                listener.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.hub.shutdown()
@@ -109,8 +138,9 @@ class Server:
             if not any(door.connections for door in self.doors):
                 break
             await asyncio.sleep(0.01)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for listener in (self._server, self._irc):
+            if listener is not None:
+                await listener.wait_closed()
         await self.hub.close()
         log.info("stopped")
 
