@@ -7,8 +7,10 @@ The native ``history`` request asks for the newest ``limit`` messages below a
 timestamp.  Every page is returned oldest first, as the native ``history``
 reply holds it, and never holds more than ``limit`` messages.
 
-A :class:`Seq` point compares by ``seq``; a :class:`Moment` by ``ts`` (a
-message at exactly that time counts as after it).  Points are exclusive:
+A :class:`Seq` point compares by ``seq``; a :class:`Moment` by ``ts`` to the
+millisecond, as IRC's ``server-time`` gives it (a message in that very
+millisecond counts as at the point: neither before nor after it, but from it
+on in ``around``).  Points are exclusive:
 ``before(Seq(10))`` never returns message 10.
 """
 
@@ -40,16 +42,20 @@ class Moment:
 Point = Seq | Moment
 
 
+def _millis(ts: float) -> int:
+    return round(ts * 1000)
+
+
 def _is_before(message: Message, point: Point) -> bool:
     if isinstance(point, Seq):
         return message.seq < point.seq
-    return message.ts < point.ts
+    return _millis(message.ts) < _millis(point.ts)
 
 
 def _is_after(message: Message, point: Point) -> bool:
     if isinstance(point, Seq):
         return message.seq > point.seq
-    return message.ts > point.ts
+    return _millis(message.ts) > _millis(point.ts)
 
 
 def _count_before(kept: Sequence[Message], point: Point) -> int:
@@ -96,11 +102,8 @@ def latest(kept: Sequence[Message], point: Point | None, limit: int) -> list[Mes
 
 
 def around(kept: Sequence[Message], point: Point, limit: int) -> list[Message]:
-    """``limit`` messages around ``point``: half of them before it, the rest from it on.
-
-    When one side has fewer, the other side does not make up for it, so the
-    page stays centred on ``point``.
-    """
+    """``limit`` messages around ``point``: up to half of them before it, the
+    rest from it on (more of them when fewer are kept before it)."""
     earlier = before(kept, point, limit // 2)
     start = _count_before(kept, point)
     return earlier + list(islice(kept, start, start + limit - len(earlier)))
