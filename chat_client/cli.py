@@ -13,6 +13,7 @@ import asyncio
 import getpass
 import io
 import logging
+import os
 import re
 import ssl
 import sys
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 
 from protocol import is_valid_nick, is_valid_room
 
+from . import discovery_cli
 from .batch import BatchClient, read_lines
 from .commands import BELL_MODES
 from .link import ConnectFailed, Endpoint, Refused, alternative_nick
@@ -68,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "address",
         nargs="?",
         metavar="HOST[:PORT]",
-        help=f"server address (default {DEFAULT_HOST}:{DEFAULT_PORT})",
+        help="server address (default: look for one on the LAN, else "
+        f"{DEFAULT_HOST}:{DEFAULT_PORT})",
     )
     parser.add_argument("--nick", help="your nick (asked for when missing)")
     parser.add_argument(
@@ -103,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         help="when to ring the terminal bell (default mentions)",
     )
     parser.add_argument("--log-file", metavar="FILE", help="write a debug log here")
+    discovery_cli.add_arguments(parser)
     return parser
 
 
@@ -120,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    discovery_cli.check(parser, args)
     try:
         host, port = parse_address(args.address)
     except ValueError as exc:
@@ -132,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--room {room!r}: 1-64 of A-Z a-z 0-9 _ - .")
     if args.scrollback < 1:
         parser.error("--scrollback must be at least 1")
-    batch = args.batch or not sys.stdin.isatty()
+    batch = (args.batch or not sys.stdin.isatty()) and not args.discover
     if batch and args.nick is None:
         parser.error("batch mode (standard input is not a terminal) needs --nick")
     try:
@@ -149,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().addHandler(logging.NullHandler())
     endpoint = Endpoint(host, port, tls)
     try:
+        if args.discover:
+            return asyncio.run(
+                discovery_cli.run(
+                    args.discover_timeout, args.discover_interface, sys.stdout, sys.stderr
+                )
+            )
         if batch:
             return asyncio.run(_batch(endpoint, args.nick, rooms, args.password))
         return asyncio.run(_interactive(endpoint, args, rooms))
@@ -186,9 +197,28 @@ async def _ask(question: str, default: str) -> str:
 
 async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list[str]) -> int:
     from .app import ChatClient
+    from .locate import Declined, ask_password, locate
 
+    password = args.password
+    if args.address is None:  # look for a server on the LAN
+        try:
+            located = await locate(
+                endpoint,
+                seconds=args.discover_timeout,
+                interface=args.discover_interface,
+                tls=endpoint.tls,
+                password=password
+                if password is not None
+                else os.environ.get("CHAT_PASSWORD") or None,
+                ask_password=ask_password,
+                stream=sys.stdout,
+            )
+        except Declined as exc:
+            _complain(str(exc))
+            return 1
+        endpoint, password = located.endpoint, located.password
     nick = args.nick or await _ask("nick: ", login_nick())
-    connection = Connection(endpoint, nick, password=args.password)
+    connection = Connection(endpoint, nick, password=password)
     while True:
         try:
             welcome = await connection.connect()
@@ -198,7 +228,7 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
             return 1
         except Refused as exc:
             if exc.code == "auth_failed":
-                what = "wrong password" if args.password else "the server needs --password"
+                what = "wrong password" if password else "the server needs --password"
                 _complain(f"{endpoint}: {what}")
                 return 1
             if exc.code not in ("nick_taken", "nick_invalid"):

@@ -2,6 +2,8 @@
 
 Every option also comes from the environment as ``CHAT_`` + its name in
 capitals (``--max-frame`` is ``CHAT_MAX_FRAME``); a flag beats the environment.
+A switch (``--no-advertise``) is on in the environment as ``1``, ``true`` or
+``yes`` and off as ``0``, ``false``, ``no`` or empty.
 """
 
 from __future__ import annotations
@@ -55,7 +57,15 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("node-ttl", float, "seconds without a heartbeat before other nodes drop this one's users"),
     ("irc-port", int, "also speak IRC on this port (TLS when --tls-cert is set)"),
     ("irc-server-name", str, "the server name IRC clients see (default: the host name)"),
+    ("name", str, "the name people see when they discover the server"),
 ]
+
+# (switch, help): flags that take no value; all are off by default.
+SWITCHES: list[tuple[str, str]] = [
+    ("no-advertise", "do not advertise the server over mDNS"),
+]
+SWITCH_ON = frozenset({"1", "true", "yes"})
+SWITCH_OFF = frozenset({"0", "false", "no", ""})
 
 
 def env_name(option: str) -> str:
@@ -91,6 +101,19 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             metavar=attribute.upper(),
             help=f"{text} [{env_name(option)}; default: {getattr(defaults, attribute)}]",
         )
+    for switch, text in SWITCHES:
+        raw = environ.get(env_name(switch), "").strip().lower()
+        if raw not in SWITCH_ON | SWITCH_OFF:
+            parser.error(
+                f"{env_name(switch)}: invalid switch value {environ[env_name(switch)]!r}"
+                " (on: 1, true, yes; off: 0, false, no or empty)"
+            )
+        parser.add_argument(
+            f"--{switch}",
+            action="store_true",
+            default=raw in SWITCH_ON,
+            help=f"{text} [{env_name(switch)}=1]",
+        )
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
     return parser
 
@@ -105,12 +128,10 @@ def parse_args(
     """
     parser = build_parser(os.environ if environ is None else environ)
     args = parser.parse_args(argv)
+    names = [option for option, _, _ in OPTIONS] + [switch for switch, _ in SWITCHES]
     try:
         config = Config(
-            **{
-                option.replace("-", "_"): getattr(args, option.replace("-", "_"))
-                for option, _, _ in OPTIONS
-            }
+            **{name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name in names}
         )
     except ConfigError as exc:
         parser.error(str(exc))
@@ -192,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # mDNS trouble is one warning from chat_server.discovery; the library's own
+    # lines (a bind error, a failed send) are detail for --log-level debug.
+    debug = config.log_level == "debug"
+    logging.getLogger("zeroconf").setLevel(logging.DEBUG if debug else logging.CRITICAL)
     raise_fd_limit(config.max_clients)
     try:
         _run(serve(config))

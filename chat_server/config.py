@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 
 from protocol import DEFAULT_MAX_FRAME, DEFAULT_MAX_TEXT
 
 
 class ConfigError(ValueError):
     """A setting is out of range; the message names the option and says why."""
+
+
+#: Longest ``--name`` in bytes of UTF-8: one DNS label.
+MAX_NAME_BYTES = 63
+
+
+def default_name() -> str:
+    """``hubbub on HOSTNAME`` (the host name's first label), cut to fit one DNS label."""
+    host = socket.gethostname().split(".")[0] or "localhost"
+    name = f"hubbub on {host}".encode()[:MAX_NAME_BYTES]
+    return name.decode(errors="ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +70,10 @@ class Config:
     irc_port: int | None = None
     #: The server name IRC clients see (``None``: this machine's host name).
     irc_server_name: str | None = None
+    #: The instance name people see when they discover the server over mDNS.
+    name: str = field(default_factory=default_name)
+    #: Do not advertise the server over mDNS (a switch: ``--no-advertise``).
+    no_advertise: bool = False
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -122,6 +138,11 @@ class Config:
             self.irc_server_name is None or is_server_name(self.irc_server_name),
             "irc-server-name",
             "must be 1-63 letters, digits, '.', '-' or '_', starting with a letter or digit",
+        )
+        require(
+            self.name.isprintable() and 0 < len(self.name.encode()) <= MAX_NAME_BYTES,
+            "name",
+            f"must be 1-{MAX_NAME_BYTES} bytes of printable text",
         )
 
     def replace(self, **changes: object) -> Config:

@@ -1,8 +1,9 @@
 """Lifecycle: listen, admit connections, keep them alive, shut down in order.
 
-Shutdown follows the order of careful servers: stop accepting, send every
-connection ``bye`` (``server_shutdown``), wait at most ``shutdown_grace``
-seconds for the frames to flush, then abort whatever is left.
+Shutdown follows the order of careful servers: stop accepting, withdraw the
+mDNS advertisement, send every connection ``bye`` (``server_shutdown``), wait
+at most ``shutdown_grace`` seconds for the frames to flush, then abort
+whatever is left.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from . import __version__
 from .changes import Store
 from .config import Config
+from .discovery import Advertisement, Advertiser
 from .doors.base import Door, Outbox
 from .doors.irc.door import IrcDoor
 from .doors.native import NativeDoor
@@ -62,6 +64,8 @@ class Server:
         self._server: asyncio.Server | None = None
         self._irc: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        #: The mDNS advertisement, from start() unless ``config.no_advertise``.
+        self.advertiser: Advertiser | None = None
 
     @property
     def port(self) -> int:
@@ -121,12 +125,21 @@ class Server:
             )
         self._sweeper = asyncio.create_task(self._sweep(), name="liveness")
         log.info("history epoch %s", self.hub.epoch)
+        if not config.no_advertise:
+            advertisement = Advertisement.of(
+                config, self.port, lan_addresses, irc_port=self.irc_port
+            )
+            self.advertiser = Advertiser(advertisement)
+            self.advertiser.start()
 
     async def shutdown(self) -> None:
-        """Stop accepting, say ``bye`` to everyone, flush for a bounded time, close."""
+        """Stop accepting, withdraw the advertisement, say ``bye`` to everyone,
+        flush for a bounded time, close."""
         for listener in (self._server, self._irc):
             if listener is not None:
                 listener.close()
+        if self.advertiser is not None:  # browsers drop us before anyone hears bye
+            await self.advertiser.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.hub.shutdown()

@@ -38,7 +38,8 @@ _store_settings: dict[str, Any] = {}
 
 
 def loopback_config(**changes: object) -> Config:
-    """Settings for a test server on a free loopback port, on the test's backend.
+    """Settings for a test server on a free loopback port, on the test's backend,
+    not advertised over mDNS (``no_advertise=False`` in ``changes`` advertises it).
 
     ``db=...`` or ``redis=...`` in ``changes`` replaces the backend's own store settings.
     """
@@ -46,7 +47,7 @@ def loopback_config(**changes: object) -> Config:
     if "db" not in changes and "redis" not in changes:
         settings.update(_store_settings)
     settings.update(changes)
-    return Config(host="127.0.0.1", port=0).replace(**settings)
+    return Config(host="127.0.0.1", port=0, no_advertise=True).replace(**settings)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

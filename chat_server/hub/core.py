@@ -226,7 +226,7 @@ class Hub:
                 ctx.posting.forget(room)
         # The nick is free once the rooms were told: a door may still look the
         # quitter up while it words the quit (IRC's nick!user@host).
-        if roster.seat(nick) is seat:
+        if roster.holder(nick) is seat:
             del roster.nicks[fold(nick)]
         log.debug("%s left: %s", nick, reason)
 

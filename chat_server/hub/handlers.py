@@ -74,7 +74,7 @@ def hello(ctx: Context, seat: Seat, request: Hello) -> None:
     if not is_valid_nick(request.nick):
         ctx.post.error(seat, "nick_invalid", NICK_RULE, request)
         return
-    if ctx.roster.seat(request.nick) is not None:
+    if ctx.roster.holder(request.nick) is not None:
         ctx.post.error(seat, "nick_taken", f"{request.nick} is already in use", request)
         return
     ctx.roster.nicks[fold(request.nick)] = seat
@@ -139,6 +139,7 @@ def leave(ctx: Context, seat: Seat, request: Leave) -> None:
     if room is None:
         return
     assert seat.nick is not None
+    ctx.post.flush()  # what the leaver said before, in the same read, reaches it too
     del room.members[seat]
     del seat.rooms[fold(room.name)]
     ctx.post.reply(seat, Left(room=room.name))
@@ -179,7 +180,7 @@ def whisper(ctx: Context, seat: Seat, request: Whisper) -> None:
 
 
 def nick(ctx: Context, seat: Seat, request: SetNick) -> None:
-    holder = ctx.roster.seat(request.nick)
+    holder = ctx.roster.holder(request.nick)
     if holder is not None and holder is not seat:
         ctx.post.error(seat, "nick_taken", f"{request.nick} is already in use", request)
         return

@@ -16,6 +16,7 @@ on in ``around``).  Points are exclusive:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -60,15 +61,19 @@ def _is_after(message: Message, point: Point) -> bool:
 
 def _count_before(kept: Sequence[Message], point: Point) -> int:
     """How many kept messages lie before ``point`` (they are the first ones)."""
-    if isinstance(point, Seq) and kept:
-        # seq values in the ring are consecutive, so a seq maps to an index.
-        return max(0, min(len(kept), point.seq - kept[0].seq))
+    if isinstance(point, Seq):
+        # seq grows along the ring, with gaps where a shared store lost changes.
+        return bisect_left(kept, point.seq, key=_seq)
     count = 0
     for message in kept:
         if not _is_before(message, point):
             break
         count += 1
     return count
+
+
+def _seq(message: Message) -> int:
+    return message.seq
 
 
 def _count_up_to(kept: Sequence[Message], point: Point) -> int:

@@ -190,7 +190,7 @@ class SharedPosting:
     def _refuse_hello(self, seat: Seat, hello: Hello, code: ErrorCode, text: str) -> None:
         if seat.phase is not Phase.NAMING:
             return
-        if self.ctx.roster.seat(hello.nick) is seat:
+        if self.ctx.roster.holder(hello.nick) is seat:
             del self.ctx.roster.nicks[fold(hello.nick)]
         seat.nick = None
         seat.phase = Phase.NEW

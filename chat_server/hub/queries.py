@@ -61,6 +61,12 @@ class Queries:
         """The welcomed connection of this node holding ``nick`` (any case), if any."""
         return self._ctx.roster.seat(nick)
 
+    def holder(self, nick: str) -> Seat | None:
+        """The connection of this node holding ``nick``, welcomed or not: also one
+        whose rooms are being told it quit, or whose nick a shared store is still
+        deciding.  For naming someone (IRC's ``nick!user@host``), not for talking to."""
+        return self._ctx.roster.holder(nick)
+
     def room(self, name: str) -> RoomFacts | None:
         """The room called ``name`` (any case), or ``None`` if it does not exist."""
         room = self._ctx.roster.room(name)

@@ -116,7 +116,16 @@ class Roster:
         return self.rooms.get(fold(name))
 
     def seat(self, nick: str) -> Seat | None:
-        """The welcomed seat holding ``nick`` on this node, in any case."""
+        """The welcomed seat holding ``nick`` on this node, in any case.
+
+        A seat whose nick a shared store is still deciding is nobody yet: what is
+        meant for that nick belongs to whoever holds it elsewhere.
+        """
+        seat = self.nicks.get(fold(nick))
+        return seat if seat is not None and seat.welcomed else None
+
+    def holder(self, nick: str) -> Seat | None:
+        """The seat holding ``nick`` on this node, welcomed or waiting for the store."""
         return self.nicks.get(fold(nick))
 
     def add_room(self, name: str) -> Room:
@@ -153,4 +162,4 @@ class Roster:
         return seen
 
     def welcomed(self) -> Iterable[Seat]:
-        return self.nicks.values()
+        return (seat for seat in self.nicks.values() if seat.welcomed)

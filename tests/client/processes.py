@@ -44,7 +44,7 @@ def read_until(stream: IO[bytes], pattern: str, timeout: float = 10.0, *, seen: 
 
 
 class ChatServer:
-    """``chat-server`` on 127.0.0.1; ``port=0`` picks a free port the first time."""
+    """``chat-server`` on 127.0.0.1, not advertised; ``port=0`` picks a free port the first time."""
 
     def __init__(self, *args: str, port: int = 0) -> None:
         self.args = args
@@ -53,7 +53,7 @@ class ChatServer:
 
     def start(self) -> ChatServer:
         self.process = subprocess.Popen(
-            [SERVER, "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+            [SERVER, "--host", "127.0.0.1", "--port", str(self.port), "--no-advertise", *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,

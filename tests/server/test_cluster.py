@@ -325,7 +325,7 @@ async def test_unreachable_redis_at_start_exits_2_with_one_line() -> None:
 
     result = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "chat_server", "--port", "0",
+        [sys.executable, "-m", "chat_server", "--host", "127.0.0.1", "--port", "0",
          "--redis", f"redis://127.0.0.1:{free_port()}/0"],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip

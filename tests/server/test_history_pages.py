@@ -112,3 +112,14 @@ def test_a_seq_point_and_the_same_moment_select_the_same_page(
         assert by_seq == by_time, kind
         assert len(by_seq) <= limit
         assert seqs(by_seq) == sorted(seqs(by_seq))
+
+
+def test_points_find_their_place_by_seq_across_gaps() -> None:
+    """A shared store that lost changes leaves gaps: seq 1, 2, 3, 7, 8."""
+    gappy = kept(1, 3) + kept(7, 8)
+    assert seqs(before(gappy, Seq(8), 10)) == [1, 2, 3, 7]
+    assert seqs(before(gappy, Seq(5), 10)) == [1, 2, 3]
+    assert seqs(after(gappy, Seq(3), 10)) == [7, 8]
+    assert seqs(after(gappy, Seq(5), 1)) == [7]
+    assert seqs(around(gappy, Seq(7), 2)) == [3, 7]
+    assert seqs(between(gappy, Seq(2), Seq(8), 10)) == [3, 7]

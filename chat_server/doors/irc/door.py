@@ -99,7 +99,7 @@ class IrcDoor(Door):
         """``nick!user@host`` of ``nick``, whose connection now holds ``holder``
         (``nick`` itself by default; the new nick of a rename).  The host of
         someone not on this node (gone, or on another node) is the server name."""
-        seat = self.hub.queries.seat(holder or nick)
+        seat = self.hub.queries.holder(holder or nick)
         if seat is None:
             return hostmask(nick, username_of(nick), self.server_name)
         member = seat.member
