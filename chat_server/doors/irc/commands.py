@@ -302,27 +302,27 @@ def privmsg(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
         return
     tags = client_tags(conn, message)
     asked = Asked(command, target, silent=silent)
-    queries = conn.hub.queries
     if target.startswith(CHANNEL_PREFIX):
         room = room_name(target)
         if room is None:
             if not silent:
                 conn.emit(conn.reply(ERR_NOSUCHCHANNEL, target))
             return
-        before = queries.seq(room)
-        yield build(conn, Say, room=room, text=said.text, action=said.action), asked
-        after = queries.seq(room)
-        if tags and after is not None and after != before:  # numbered now: a local store
-            conn.door.client_tags[(fold(room), after)] = tags
+        tagged = conn.door.client_tags.keep(conn.folded, tags) if tags else None
+        yield build(conn, Say, room=room, text=said.text, action=said.action, id=tagged), asked
         return
     if not is_valid_nick(target):
         if not silent:
             conn.emit(conn.reply(ERR_NOSUCHNICK, target))
         return
     moderating.tell_away(conn, target, silent=silent)
-    conn.door.whisper_tags = (conn.folded, tags) if tags else None
-    yield build(conn, Whisper, to=target, text=said.text, action=said.action), asked
-    conn.door.whisper_tags = None
+    # Always an id: a shared store may refuse it later, and the refusal must
+    # still be worded for this command (or be silent for NOTICE).
+    tagged = conn.door.client_tags.keep(conn.folded, tags)
+    request = build(conn, Whisper, to=target, text=said.text, action=said.action, id=tagged)
+    if isinstance(request, Whisper):
+        conn.awaiting(tagged, asked)
+    yield request, asked
 
 
 def client_tags(conn: IrcConnection, message: IrcMessage) -> dict[str, str]:

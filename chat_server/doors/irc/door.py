@@ -25,6 +25,7 @@ client are rendered for it alone (:mod:`.replies`).
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -48,6 +49,8 @@ from .wire import IrcMessage, LineDecoder
 log = logging.getLogger(__name__)
 
 NETWORK = "hubbub"
+#: Whispers a connection remembers while a shared store decides them.
+MAX_AWAITED = 64
 VERSION = f"hubbub-{__version__}"
 
 #: What the ERROR line before closing says, by ``bye`` reason.
@@ -80,12 +83,8 @@ class IrcDoor(Door):
     ) -> None:
         super().__init__(hub, config, outbox, clock=clock)
         self.created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-        #: Client-only tags of room messages sent during one read, by (folded room,
-        #: seq): the hub delivers a read's messages before :meth:`IrcConnection.proceed`
-        #: returns, and the door forgets them then.
-        self.client_tags: dict[tuple[str, int], dict[str, str]] = {}
-        #: Client-only tags of the whisper being handed to the hub, and its sender.
-        self.whisper_tags: tuple[str, dict[str, str]] | None = None
+        #: Client-only tags of the messages and whispers IRC clients sent lately.
+        self.client_tags = ClientTags()
 
     @property
     def server_name(self) -> str:
@@ -140,6 +139,43 @@ class IrcDoor(Door):
         return username_of(seat.nick), irc_host(seat.address), seat.nick
 
 
+class ClientTags:
+    """Client-only (``+``) tags of messages on their way through the hub.
+
+    The hub carries no IRC tags: a ``PRIVMSG`` with tags goes to the hub with
+    an ``id`` from :meth:`keep` (the native ``id`` every recipient gets back),
+    and the door finds the tags again by that ``id`` when it renders the
+    message, here or after a shared store handed it back.  Only the ``LIMIT``
+    latest are kept, and a message gets them only from its own sender, so an
+    ``id`` copied by someone else carries nothing.
+    """
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[str, dict[str, str]]] = {}
+        self._count = 0
+        self._prefix = f"irc+{secrets.token_hex(4)}-"
+
+    def keep(self, sender: str, tags: dict[str, str]) -> str:
+        """Keep ``tags`` of a message from folded nick ``sender``; the ``id`` to send it with."""
+        self._count += 1
+        key = f"{self._prefix}{self._count}"
+        self._kept[key] = (sender, tags)
+        if len(self._kept) > self.LIMIT:
+            del self._kept[next(iter(self._kept))]
+        return key
+
+    def of(self, message_id: str | None, sender: str) -> dict[str, str] | None:
+        """The tags kept for ``message_id`` if ``sender`` (its ``from``) sent them."""
+        if message_id is None:
+            return None
+        kept = self._kept.get(message_id)
+        if kept is None or kept[0] != fold(sender):
+            return None
+        return kept[1]
+
+
 def username_of(nick: str) -> str:
     """The user part of a hostmask for someone who gave none (a native client)."""
     return nick[:16]
@@ -176,6 +212,8 @@ class IrcConnection(Connection):
         #: shared room, and IRC says it once.
         self.last_quit: str | None = None
         self.quit_reason: str | None = None
+        #: Whispers sent and neither echoed nor refused yet, by id: what they asked.
+        self.whispers: dict[str, Asked] = {}
         #: Set by a successful ``OPER`` (user mode ``o``).
         self.opered = False
         #: User mode ``i`` asked for: accepted, it changes nothing.
@@ -199,8 +237,6 @@ class IrcConnection(Connection):
             self.hub.receive(seat, self.requests())
         finally:
             self.asked = None
-            self.door.client_tags.clear()
-            self.door.whisper_tags = None
         if self._fatal is not None:
             reason, error = self._fatal
             self._fatal = None
@@ -266,6 +302,16 @@ class IrcConnection(Connection):
         if data and self._chunks is not None:
             self.hub.queries.flush()
             self.queue(data)
+
+    def awaiting(self, message_id: str, asked: Asked) -> None:
+        """A whisper went to the hub with ``message_id``; its answer may come later."""
+        self.whispers[message_id] = asked
+        if len(self.whispers) > MAX_AWAITED:
+            del self.whispers[next(iter(self.whispers))]
+
+    def answered(self, message_id: str | None) -> Asked | None:
+        """What the whisper ``message_id`` asked, forgotten now it is answered."""
+        return self.whispers.pop(message_id, None) if message_id is not None else None
 
     def fatal(self, reason: str, error: Error | None = None) -> None:
         """Close once the hub has taken this read (an answer cannot close mid-read)."""

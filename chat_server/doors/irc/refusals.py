@@ -68,8 +68,8 @@ def error_lines(conn: IrcConnection, error: Error, asked: Asked | None) -> list[
     registration = conn.registration
     if registration is not None and error.ref == "hello":
         return _registration_refused(conn, error)
-    if asked is None:
-        asked = _asked_later(conn, error)
+    later = conn.answered(error.id)  # a whisper's answer, maybe after its read
+    asked = later or asked or _asked_later(conn, error)
     if asked.silent:
         return []
     code, command, target = error.code, asked.command, asked.target
@@ -148,5 +148,5 @@ def _asked_later(conn: IrcConnection, error: Error) -> Asked:
     if error.ref == "nick" and conn.renaming is not None:
         nick, conn.renaming = conn.renaming, None
         return Asked("NICK", nick)
-    command = {"whisper": "PRIVMSG", "say": "PRIVMSG", "topic": "TOPIC"}.get(error.ref or "")
+    command = {"say": "PRIVMSG", "topic": "TOPIC"}.get(error.ref or "")
     return Asked(command or "*")

@@ -174,7 +174,10 @@ def render(door: IrcDoor, messages: Sequence[BaseModel], key: int) -> Rendered:
 def own(conn: IrcConnection, data: bytes, message: BaseModel) -> bytes:
     """What ``conn`` gets of a broadcast line about itself."""
     match message:
-        case Message() | WhisperMessage():
+        case WhisperMessage(id=message_id):
+            conn.answered(message_id)
+            return data if conn.echo else b""
+        case Message():
             return data if conn.echo else b""
         case AwayChanged(text=text):
             numeric = RPL_NOWAWAY if text else RPL_UNAWAY
@@ -206,7 +209,7 @@ def message_lines(
     if key & MESSAGE_TAGS:
         first = dict(tags)
         first["msgid"] = msgid(door.hub.queries.epoch, message.room, message.seq)
-        client = door.client_tags.get((fold(message.room), message.seq))
+        client = door.client_tags.of(message.id, message.from_)
         if client:
             first.update(client)
     pieces = payloads(message.text, source=source, target=target, action=message.action)
@@ -223,9 +226,9 @@ def whisper_lines(door: IrcDoor, message: WhisperMessage, key: int) -> bytes:
     tags: dict[str, str] = {}
     if key & SERVER_TIME:
         tags["time"] = format_server_time(message.ts)
-    relayed = door.whisper_tags
-    if key & MESSAGE_TAGS and relayed is not None and relayed[0] == fold(message.from_):
-        tags.update(relayed[1])
+    client = door.client_tags.of(message.id, message.from_) if key & MESSAGE_TAGS else None
+    if client:
+        tags.update(client)
     pieces = payloads(message.text, source=source, target=message.to, action=message.action)
     return b"".join(
         IrcMessage(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from chat_server.doors.irc.wire import IrcMessage
 from chat_server.server import Server
-from tests.server.helpers import serving
+from tests.server.helpers import SHARED_SETTLE, serving, shared_store
 
 TIMEOUT = 5.0
 _tokens = itertools.count()
@@ -121,7 +121,13 @@ class IrcClient:
         return line
 
     async def sync(self, timeout: float = TIMEOUT) -> list[Line]:
-        """Every line the server queued for us before now (a PING's PONG ends them)."""
+        """Every line the server queued for us before now (a PING's PONG ends them).
+
+        On a shared store (Redis) what we caused comes back through the store,
+        after a PONG sent at once: first give it a moment, as ``helpers.sync`` does.
+        """
+        if shared_store():
+            await asyncio.sleep(SHARED_SETTLE)
         token = f"sync{next(_tokens)}"
         await self.send(f"PING {token}")
 

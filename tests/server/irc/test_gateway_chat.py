@@ -100,18 +100,19 @@ async def test_whispers_go_both_ways_between_native_and_irc_users() -> None:
 async def test_a_private_message_to_nobody_is_401_and_notice_never_gets_a_reply() -> None:
     async with gateway() as server:
         alice = await registered(irc_port(server), "alice")
+        await alice.send("PRIVMSG nobody :hi", "NOTICE nobody :hi")
+        assert [line.raw for line in await alice.sync()] == [
+            ":irc.test 401 alice nobody :No such nick/channel",
+        ]
         await alice.send(
-            "PRIVMSG nobody :hi",
             "PRIVMSG #nowhere :hi",
             "PRIVMSG #bad!name :hi",
             "PRIVMSG",
             "PRIVMSG alice",
-            "NOTICE nobody :hi",
             "NOTICE #nowhere :hi",
             "NOTICE #bad!name :hi",
         )
         assert [line.raw for line in await alice.sync()] == [
-            ":irc.test 401 alice nobody :No such nick/channel",
             ":irc.test 404 alice #nowhere :Cannot send to channel",
             ":irc.test 403 alice #bad!name :No such channel",
             ":irc.test 411 alice :No recipient given (PRIVMSG)",
@@ -206,10 +207,13 @@ async def test_topic_part_names_list_and_who() -> None:
         await bob.join("general")
         alice = await registered(irc_port(server), "alice")
         await alice.join("#general")
-        await alice.send("TOPIC #general", "TOPIC #general :IRC and native", "TOPIC #general")
+        await alice.send("TOPIC #general", "TOPIC #general :IRC and native")
         assert [line.raw for line in await alice.sync()] == [
             ":irc.test 331 alice #general :No topic is set",
             ":alice!alice@127.0.0.1 TOPIC #general :IRC and native",
+        ]
+        await alice.send("TOPIC #general")
+        assert [line.raw for line in await alice.sync()] == [
             ":irc.test 332 alice #general :IRC and native",
         ]
         assert await bob.recv_until(Topic) == Topic(
