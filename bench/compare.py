@@ -20,9 +20,10 @@ cannot take descriptors above 1023, so it fails scenario D. hubbub runs with ``-
 16 MiB ``--sendq``, and again as ``hubbub-2ms`` with ``--flush-interval 0.002``,
 which trades up to 2 ms of latency for fewer writes, as Nagle does for the C
 servers; ``hubbub-irc`` is the same hubbub driven through its IRC gateway
-(``--irc-port``), so the two doors' costs compare in one run. ``ngircd-nodelay`` and ``InspIRCd-nodelay``, run when named in
-``--servers``, are the same C servers with Nagle off, as hubbub has it:
-``bench/nodelay.c``, built here as an ``LD_PRELOAD`` shim, sets ``TCP_NODELAY``
+(``--irc-port``), so the two doors' costs compare in one run.
+``ngircd-nodelay`` and ``InspIRCd-nodelay``, run when named in ``--servers``,
+are the same C servers with Nagle off, as hubbub has it: ``bench/nodelay.c``,
+built here as an ``LD_PRELOAD`` shim, sets ``TCP_NODELAY``
 on every connection they accept.
 
 Scenarios run interleaved (each scenario on every server in turn, the order

@@ -185,6 +185,31 @@ class IrcConnection(Connection):
     """One IRC client; see the module docstring."""
 
     door: IrcDoor
+    # Slots for what this door adds: an idle connection is mostly these.
+    __slots__ = (
+        "_batches",
+        "_fatal",
+        "asked",
+        "caps",
+        "channels",
+        "decoder",
+        "echo",
+        "folded",
+        "hostmask",
+        "invisible",
+        "last_quit",
+        "multi_prefix",
+        "nick",
+        "opered",
+        "quit_reason",
+        "realname",
+        "registration",
+        "renaming",
+        "render_key",
+        "standard_replies",
+        "user",
+        "whispers",
+    )
 
     def __init__(self, door: IrcDoor) -> None:
         super().__init__(door)
@@ -212,8 +237,9 @@ class IrcConnection(Connection):
         #: shared room, and IRC says it once.
         self.last_quit: str | None = None
         self.quit_reason: str | None = None
-        #: Whispers sent and neither echoed nor refused yet, by id: what they asked.
-        self.whispers: dict[str, Asked] = {}
+        #: Whispers sent and neither echoed nor refused yet, by id: what they asked
+        #: (made on the first whisper).
+        self.whispers: dict[str, Asked] | None = None
         #: Set by a successful ``OPER`` (user mode ``o``).
         self.opered = False
         #: User mode ``i`` asked for: accepted, it changes nothing.
@@ -305,13 +331,17 @@ class IrcConnection(Connection):
 
     def awaiting(self, message_id: str, asked: Asked) -> None:
         """A whisper went to the hub with ``message_id``; its answer may come later."""
+        if self.whispers is None:
+            self.whispers = {}
         self.whispers[message_id] = asked
         if len(self.whispers) > MAX_AWAITED:
             del self.whispers[next(iter(self.whispers))]
 
     def answered(self, message_id: str | None) -> Asked | None:
         """What the whisper ``message_id`` asked, forgotten now it is answered."""
-        return self.whispers.pop(message_id, None) if message_id is not None else None
+        if message_id is None or not self.whispers:
+            return None
+        return self.whispers.pop(message_id, None)
 
     def fatal(self, reason: str, error: Error | None = None) -> None:
         """Close once the hub has taken this read (an answer cannot close mid-read)."""

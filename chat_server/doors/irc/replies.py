@@ -27,6 +27,7 @@ from protocol import (
     Message,
     Pong,
     RoomList,
+    RoomModes,
     Welcome,
     fold,
 )
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 
 #: Hop count and real name of 352: every user is on this server.
 HOPS = "0"
+NO_MODES = RoomModes()
 
 
 def answer(conn: IrcConnection, messages: Sequence[BaseModel]) -> bytes:
@@ -124,7 +126,8 @@ def joined(conn: IrcConnection, message: Joined) -> bytes:
     key = fold(message.room)
     if key in conn.channels:
         return b""
-    conn.channels[key] = message.modes
+    modes = message.modes
+    conn.channels[key] = NO_MODES if modes == NO_MODES else modes  # most rooms: one object
     channel = channel_name(message.room)
     lines = [IrcMessage("JOIN", [channel], source=conn.hostmask)]
     if message.topic is not None:
