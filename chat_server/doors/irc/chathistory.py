@@ -32,7 +32,7 @@ from .wire import IrcMessage
 
 if TYPE_CHECKING:
     from ...hub import Request
-    from .door import IrcConnection
+    from .connection import IrcConnection
 
 #: Subcommand, and how many references it takes.
 SUBCOMMANDS = {"LATEST": 1, "BEFORE": 1, "AFTER": 1, "AROUND": 1, "BETWEEN": 2}

@@ -16,11 +16,8 @@ a user and ``CAP`` holds nothing, the door sends the hub one ``hello``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from protocol import (
     PROTOCOL_VERSION,
@@ -28,33 +25,23 @@ from protocol import (
     Join,
     Leave,
     ListRooms,
-    MessageError,
     Ping,
     Quit,
-    Say,
     SetNick,
     SetTopic,
-    Whisper,
     Who,
-    fold,
     is_valid_nick,
 )
-from protocol.fields import RULE_CODES
 
-from ...hub import Request
-from . import chathistory, moderating
+from . import chathistory, moderating, talking
 from .asked import Asked
-from .mapping import CHANNEL_PREFIX, format_server_time, room_name
+from .mapping import CHANNEL_PREFIX, room_name
 from .numerics import (
     ERR_ALREADYREGISTERED,
-    ERR_CANNOTSENDTOCHAN,
     ERR_NEEDMOREPARAMS,
     ERR_NONICKNAMEGIVEN,
     ERR_NOORIGIN,
-    ERR_NORECIPIENT,
     ERR_NOSUCHCHANNEL,
-    ERR_NOSUCHNICK,
-    ERR_NOTEXTTOSEND,
     ERR_UNKNOWNCOMMAND,
     RPL_ENDOFNAMES,
     RPL_ENDOFWHO,
@@ -63,36 +50,17 @@ from .numerics import (
     motd,
 )
 from .registration import Phase
-from .render import SERVER_TIME
-from .text import Ctcp, read_text
+from .requests import Handler, Step, build
 from .wire import IrcMessage
 
 if TYPE_CHECKING:
-    from .door import IrcConnection
+    from .connection import IrcConnection
 
-Step = tuple[Request, Asked]
-Handler = Callable[["IrcConnection", IrcMessage], Iterable[Step]]
-M = TypeVar("M", bound=BaseModel)
 
 #: Nicks ``USERHOST`` and ``ISON`` answer at most (RFC 2812: five for USERHOST).
 MAX_LOOKUPS = 5
 RPL_USERHOST = "302"
 RPL_ISON = "303"
-
-
-def build(conn: IrcConnection, kind: type[M], **fields: Any) -> M | MessageError:
-    """``kind`` from ``fields``, validated as the native door validates a frame,
-    or the :class:`MessageError` the hub answers (``room_invalid``,
-    ``text_too_long``, ``nick_invalid`` or ``bad_message``)."""
-    try:
-        return kind.model_validate(fields, context={"max_text": conn.config.max_text})
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
-        ref = str(kind.model_fields["type"].default)
-        codes = [error["type"] for error in errors]
-        if all(code in RULE_CODES for code in codes):
-            return MessageError(RULE_CODES[codes[0]], errors[0]["msg"], ref=ref)
-        return MessageError("bad_message", str(errors[0]["msg"]), ref=ref)
 
 
 def dispatch(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
@@ -279,103 +247,6 @@ def who(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
 # --- talking ---------------------------------------------------------------------------
 
 
-def privmsg(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
-    """``PRIVMSG``/``NOTICE`` to ``#room`` (a ``say``) or a nick (a ``whisper``).
-
-    CTCP other than ``ACTION`` is dropped: a native user could not answer it.
-    ``NOTICE`` is sent the same way and never answered, not even a refusal.
-    """
-    command = message.command
-    silent = command == "NOTICE"
-    params = message.params
-    if not params or not params[0]:
-        if not silent:
-            conn.emit(conn.reply(ERR_NORECIPIENT, text=f"No recipient given ({command})"))
-        return
-    target = params[0]
-    if len(params) < 2 or not params[1]:
-        if not silent:
-            conn.emit(conn.reply(ERR_NOTEXTTOSEND))
-        return
-    said = read_text(params[1])
-    if isinstance(said, Ctcp):
-        return
-    tags = client_tags(conn, message)
-    asked = Asked(command, target, silent=silent)
-    if target.startswith(CHANNEL_PREFIX):
-        room = room_name(target)
-        if room is None:
-            if not silent:
-                conn.emit(conn.reply(ERR_NOSUCHCHANNEL, target))
-            return
-        tagged = conn.door.client_tags.keep(conn.folded, tags) if tags else None
-        yield build(conn, Say, room=room, text=said.text, action=said.action, id=tagged), asked
-        return
-    if not is_valid_nick(target):
-        if not silent:
-            conn.emit(conn.reply(ERR_NOSUCHNICK, target))
-        return
-    moderating.tell_away(conn, target, silent=silent)
-    # Always an id: a shared store may refuse it later, and the refusal must
-    # still be worded for this command (or be silent for NOTICE).
-    tagged = conn.door.client_tags.keep(conn.folded, tags)
-    request = build(conn, Whisper, to=target, text=said.text, action=said.action, id=tagged)
-    if isinstance(request, Whisper):
-        conn.awaiting(tagged, asked)
-    yield request, asked
-
-
-def client_tags(conn: IrcConnection, message: IrcMessage) -> dict[str, str]:
-    """The client-only (``+``) tags of ``message``, if its sender negotiated ``message-tags``."""
-    if not message.tags or not conn.has("message-tags"):
-        return {}
-    return {k: v for k, v in message.tags.items() if k.startswith("+")}
-
-
-def tagmsg(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
-    """``TAGMSG``: relayed to the room's (or the nick's) IRC clients that negotiated
-    ``message-tags``; native clients never see it.  It costs a flood-control
-    token, and without one it is dropped."""
-    tags = client_tags(conn, message)
-    seat = conn.seat
-    if not tags or not message.params or seat is None:
-        return ()
-    target = message.params[0]
-    queries = conn.hub.queries
-    if target.startswith(CHANNEL_PREFIX):
-        room = room_name(target)
-        if room is None or fold(room) not in conn.channels:
-            numeric = ERR_NOSUCHCHANNEL if room is None else ERR_CANNOTSENDTOCHAN
-            conn.emit(conn.reply(numeric, target))
-            return ()
-        recipients = queries.members(room)
-    else:
-        found = queries.seat(target) if is_valid_nick(target) else None
-        if found is None:
-            conn.emit(conn.reply(ERR_NOSUCHNICK, target))
-            return ()
-        recipients = (found, seat)
-    if not queries.spend(seat):
-        return ()
-    queries.flush()
-    lines: dict[bool, bytes] = {}
-    now = time.time()
-    for other in recipients:
-        member = conn.door.irc(other)
-        if member is None or not member.has("message-tags"):
-            continue
-        if member is conn and not conn.echo:
-            continue
-        stamped = bool(member.render_key & SERVER_TIME)
-        data = lines.get(stamped)
-        if data is None:
-            sent = {"time": format_server_time(now), **tags} if stamped else tags
-            line = IrcMessage("TAGMSG", [target], source=conn.hostmask, tags=sent)
-            data = lines[stamped] = line.serialize()
-        member.queue(data)
-    return ()
-
-
 def userhost(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
     """302: ``nick[*]=+user@host`` (``-`` when away) for each nick found, up to five."""
     if not message.params:
@@ -422,9 +293,9 @@ COMMANDS: dict[str, Handler] = {
     "NAMES": names,
     "LIST": list_rooms,
     "WHO": who,
-    "PRIVMSG": privmsg,
-    "NOTICE": privmsg,
-    "TAGMSG": tagmsg,
+    "PRIVMSG": talking.privmsg,
+    "NOTICE": talking.privmsg,
+    "TAGMSG": talking.tagmsg,
     "USERHOST": userhost,
     "ISON": ison,
     "CHATHISTORY": chathistory.command,

@@ -82,11 +82,12 @@ from .numerics import (
     packed_replies,
 )
 from .render import by_source
+from .requests import build
 from .wire import IrcMessage
 
 if TYPE_CHECKING:
     from ...hub import Request
-    from .door import IrcConnection
+    from .connection import IrcConnection
 
 Step = tuple["Request", Asked]
 
@@ -261,8 +262,6 @@ COMMANDS = {
 
 
 def _build(conn: IrcConnection, kind: type[BaseModel], **fields: object) -> Request:
-    from .commands import build
-
     return build(conn, kind, **fields)  # type: ignore[return-value]
 
 

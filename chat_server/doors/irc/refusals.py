@@ -45,7 +45,7 @@ from .numerics import (
 from .wire import IrcMessage
 
 if TYPE_CHECKING:
-    from .door import IrcConnection
+    from .connection import IrcConnection
 
 #: Codes answered ``ERR_*`` on the channel named by the command, whatever the command.
 _ON_CHANNEL = {

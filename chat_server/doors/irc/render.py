@@ -54,7 +54,8 @@ from .text import payloads
 from .wire import IrcMessage
 
 if TYPE_CHECKING:
-    from .door import IrcConnection, IrcDoor
+    from .connection import IrcConnection
+    from .door import IrcDoor
 
 #: Server message types rendered through the memo.
 BROADCASTS: frozenset[type[BaseModel]] = frozenset(

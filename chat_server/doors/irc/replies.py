@@ -54,7 +54,7 @@ from .render import message_lines
 from .wire import IrcMessage
 
 if TYPE_CHECKING:
-    from .door import IrcConnection
+    from .connection import IrcConnection
 
 log = logging.getLogger(__name__)
 

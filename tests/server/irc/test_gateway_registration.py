@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chat_server.doors.irc.door import CLOSING
+from chat_server.doors.irc.connection import CLOSING
 from protocol import Presence
 from tests.server.helpers import welcomed
 from tests.server.irc.client import ALL_CAPS, IrcClient, gateway, irc_port, registered
