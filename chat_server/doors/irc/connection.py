@@ -259,15 +259,29 @@ class IrcConnection(Connection):
 
     def send(self, out: Out) -> None:
         """Render the hub's ``out`` for this client and queue it (see the module docstring)."""
-        if self._chunks is None:
+        chunks = self._chunks
+        if chunks is None:
             return
-        if type(out.messages[0]) in render.BROADCASTS:
+        memo = out.memo
+        rendered = memo.get(self.render_key) if memo is not None else None
+        if (
+            type(rendered) is render.Rendered
+            and rendered.plain
+            and self.folded not in rendered.owners
+        ):
+            # The hot path: a broadcast already rendered this way (inlined).
+            self.last_quit = None
+            data = rendered.data
+        elif type(out.messages[0]) in render.BROADCASTS:
             data = render.broadcast(self, out)
         else:
             self.last_quit = None
             data = replies.answer(self, out.messages)
         if data:
-            self.queue(data)
+            if not chunks:
+                self.door.outbox.schedule(self)
+            chunks.append(data)
+            self._queued += len(data)
 
     def goodbye(self, reason: str, error: Error | None) -> bytes:
         why = CLOSING.get(reason, reason)

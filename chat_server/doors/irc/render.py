@@ -87,6 +87,9 @@ class Rendered:
     data: bytes
     items: list[tuple[bytes, str | None, BaseModel]]
     owners: frozenset[str]
+    #: Whether a member may simply take :attr:`data`, unless it is an owner: no
+    #: quit to say once however many rooms it comes from.
+    plain: bool = True
 
 
 def broadcast(conn: IrcConnection, out: Out) -> bytes:
@@ -165,10 +168,12 @@ def render(door: IrcDoor, messages: Sequence[BaseModel], key: int) -> Rendered:
             case _:
                 data = b""
         items.append((data, owner, message))
+    first = messages[0]
     return Rendered(
         data=b"".join(data for data, _, _ in items),
         items=items,
         owners=frozenset(owner for _, owner, _ in items if owner is not None),
+        plain=not (type(first) is Presence and first.event == "quit"),
     )
 
 
