@@ -57,12 +57,14 @@ class IrcDoor(Door):
     ) -> None:
         super().__init__(hub, config, outbox, clock=clock)
         self.created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        self._host_name = default_server_name()
         #: Client-only tags of the messages and whispers IRC clients sent lately.
         self.client_tags = ClientTags()
 
     @property
     def server_name(self) -> str:
-        return self.config.irc_server_name or default_server_name()
+        """``--irc-server-name``, or the host name (read once, at start)."""
+        return self.config.irc_server_name or self._host_name
 
     def connection(self) -> IrcConnection:
         """A protocol for ``loop.create_server``."""
