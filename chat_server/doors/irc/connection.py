@@ -283,10 +283,21 @@ class IrcConnection(Connection):
             chunks.append(data)
             self._queued += len(data)
 
+    def close(
+        self, reason: str, *, error: Error | None = None, announce: str | None = None
+    ) -> None:
+        """As :meth:`Connection.close`; a kill's announcement (``killed by BY:
+        REASON``) is also what the ``ERROR`` line says."""
+        if reason == "killed" and announce and not self.closing:
+            self.quit_reason = announce
+        super().close(reason, error=error, announce=announce)
+
     def goodbye(self, reason: str, error: Error | None) -> bytes:
         why = CLOSING.get(reason, reason)
         if reason == "quit" and self.quit_reason:
             why = f"Quit: {self.quit_reason}"
+        elif reason == "killed" and self.quit_reason:
+            why = f"Killed: {self.quit_reason}"
         elif error is not None and reason not in ("auth_failed", "rate_limited"):
             why = f"{why}: {error.message}"
         host = irc_host(self.peer)
