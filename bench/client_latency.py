@@ -20,6 +20,7 @@ import shutil
 import statistics
 import struct
 import sys
+import tempfile
 import termios
 import time
 from pathlib import Path
@@ -86,11 +87,13 @@ class Terminal:
         return await asyncio.wait_for(future, 5) - sent
 
 
-async def measure(args: argparse.Namespace, port: int) -> None:
+async def measure(args: argparse.Namespace, port: int, home: Path) -> None:
     pid, fd = pty.fork()
     if pid == 0:
         client = shutil.which("chat-client") or "chat-client"
         os.environ["TERM"] = "xterm-256color"
+        os.environ["XDG_DATA_HOME"] = str(home / "data")
+        os.environ["XDG_CONFIG_HOME"] = str(home / "config")
         os.execvp(
             client,
             [
@@ -102,6 +105,7 @@ async def measure(args: argparse.Namespace, port: int) -> None:
                 "bench0",
                 "--scrollback",
                 str(args.scrollback),
+                *(["--no-logs"] if args.no_logs else []),
             ],
         )
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
@@ -137,6 +141,8 @@ async def measure(args: argparse.Namespace, port: int) -> None:
             print(f"client RSS {label} (t={at:.0f} s): {rss / 2**20:.1f} MiB")
     finally:
         stop_client(pid)
+    logged = sum(path.stat().st_size for path in (home / "data").rglob("*.log"))
+    print(f"chat log written: {logged / 1024:.0f} KiB")
 
 
 def stop_client(pid: int) -> None:
@@ -153,10 +159,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--every", type=float, default=0.25, help="seconds between keys")
     parser.add_argument("--scrollback", type=int, default=10000)
+    parser.add_argument("--no-logs", action="store_true", help="the client keeps no chat log")
     args = parser.parse_args()
     server, port = spawn_server()
     try:
-        asyncio.run(measure(args, port))
+        with tempfile.TemporaryDirectory() as home:
+            asyncio.run(measure(args, port, Path(home)))
     finally:
         server.terminate()
         server.wait(10)

@@ -2,11 +2,14 @@
 
 :func:`submit` carries out one line typed in the current window: it asks the
 pure parser :func:`chat_client.commands.parse` what the line means, then
-sends the message (with a fresh ``id`` for ``say`` and ``whisper``, noting
-the window it was typed in so that an error lands there) or does the local
-action (switch windows, ``/bell``, ``/help``, ``/clear``...).  :func:`join`
-and :func:`load_older` are the same kind of request, made by ``--room`` and
-by PageUp.
+sends the messages (with a fresh ``id`` for each ``say`` and ``whisper``,
+noting the window it was typed in so that an error lands there) or does the
+local action (switch windows, ``/bell``, ``/help``, ``/lastlog``...).
+While offline, what would be sent waits in the outbox
+(:mod:`chat_client.outbox`) and goes after the reconnect.  :func:`join`,
+:func:`load_older` and :func:`reclaim_nick` are the same kind of request,
+made by ``--room``, by PageUp, and by the client itself to take the user's
+nick back.
 
 Problems are shown in the current window, never raised.  When :func:`submit`
 returns a reason the user asked to quit, and the caller must do so.
@@ -16,31 +19,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from protocol import HistoryRequest, Join, Say, Whisper, fold
+from protocol import ClientMessage, HistoryRequest, Join, SetNick, Whisper, fold
 
 from . import commands
 from .commands import BELL_MODES, Context, Local, Problem
 from .help import help_lines
+from .sanitize import sanitize
+from .view import Line, clock_text, set_by
 
 if TYPE_CHECKING:
     from .state import ChatState
 
-__all__ = ["HISTORY_PAGE", "context", "join", "load_older", "submit"]
+__all__ = ["HISTORY_PAGE", "context", "join", "load_older", "reclaim_nick", "submit"]
 
 #: Messages asked for by one PageUp at the top of a room.
 HISTORY_PAGE = 50
 #: Say/whisper ids remembered for routing their errors, at most.
 TYPED_IN_LIMIT = 1000
+#: Lines ``/lastlog`` lists, at most (the newest).
+LASTLOG_LIMIT = 200
 
 
 def context(state: ChatState) -> Context:
     """Where a line typed now goes: the current room, private window, or neither."""
     window = state.window
+    joined = frozenset(state.wanted)
     if window.kind == "room":
-        return Context(room=window.name, max_text=state.max_text)
+        return Context(room=window.name, max_text=state.max_text, joined=joined)
     if window.kind == "query":
-        return Context(query=window.name, max_text=state.max_text)
-    return Context(max_text=state.max_text)
+        return Context(query=window.name, max_text=state.max_text, joined=joined)
+    return Context(max_text=state.max_text, joined=joined)
 
 
 def submit(state: ChatState, line: str) -> str | None:
@@ -53,23 +61,55 @@ def submit(state: ChatState, line: str) -> str | None:
         return None
     if isinstance(result, Local):
         return _local(state, result)
-    message = result.message
-    if isinstance(message, Say | Whisper):
-        message = message.model_copy(update={"id": state.next_id()})
-    if isinstance(message, Whisper):
-        state.switch_to(state.open_window("query", message.to))
-    if isinstance(message, Say | Whisper) and message.id is not None:
-        state.typed_in[message.id] = state.window
-        while len(state.typed_in) > TYPED_IN_LIMIT:
-            del state.typed_in[next(iter(state.typed_in))]
-    if isinstance(message, Join):
-        state.switch_on_join.add(fold(message.room))
-        joined = state.find(message.room, "room")
-        if joined is not None and joined.joined:
-            state.switch_to(joined)
-    if not state.send(message):
-        state.error("not connected: nothing was sent")
+    origin = state.window
+    opened = False
+    if isinstance(result.message, Whisper):
+        opened = state.find(result.message.to, "query") is None
+        state.switch_to(state.open_window("query", result.message.to))
+    messages = [_with_id(state, message) for message in result.messages]
+    if opened and messages[0].id is not None:
+        state.tentative[messages[0].id] = (state.window, origin)
+    for message in messages:
+        if isinstance(message, Join):
+            state.switch_on_join.add(fold(message.room))
+            joined = state.find(message.room, "room")
+            if joined is not None and joined.joined:
+                state.switch_to(joined)
+    if state.link == "connected" and not state.outbox:
+        sent = [message for message in messages if state.send(message)]
+        if len(sent) == len(messages):
+            return None
+        messages = messages[len(sent) :]
+    _queue(state, line, messages)
     return None
+
+
+def _with_id(state: ChatState, message: ClientMessage) -> ClientMessage:
+    """``say`` and ``whisper`` get an ``id``, and their window is noted for errors."""
+    if getattr(message, "text", None) is None or not hasattr(message, "id"):
+        return message
+    message = message.model_copy(update={"id": state.next_id()})
+    assert message.id is not None
+    state.typed_in[message.id] = state.window
+    while len(state.typed_in) > TYPED_IN_LIMIT:
+        del state.typed_in[next(iter(state.typed_in))]
+    return message
+
+
+def _queue(state: ChatState, typed: str, messages: list[ClientMessage]) -> None:
+    """Keep ``messages`` for after the reconnect, shown dim in the current window."""
+    if not state.outbox.room(len(messages)):
+        state.error(f"not connected, and {len(state.outbox)} lines are waiting already: not kept")
+        return
+    ts = state.now()
+    line = Line(
+        [("class:time", clock_text(ts, ts)), ("class:queued", "(queued) " + sanitize(typed))],
+        indent=6,
+        ts=ts,
+        log=False,
+    )
+    state.window.add(line)
+    state.outbox.put(messages, state.window, line)
 
 
 def join(state: ChatState, room: str, *, switch: bool = True) -> bool:
@@ -87,18 +127,37 @@ def load_older(state: ChatState) -> None:
     """PageUp at the top of a room's scrollback: fetch the page before it.
 
     Does nothing outside a joined room, while a page is on its way, once the
-    server has no older messages, or when the scrollback is full.
+    server has no older messages, or when the scrollback is full.  After
+    ``/clear`` it fetches the newest messages seen again.
     """
     window = state.window
     if window.kind != "room" or window.older != "idle" or not window.joined:
         return
     if len(window.lines) >= window.cap:
         return
+    before = window.first_seq
+    if before is None and window.last_seq is not None:
+        before = window.last_seq + 1
     window.older = "loading"
-    if not state.send(
-        HistoryRequest(room=window.name, before=window.first_seq, limit=HISTORY_PAGE)
-    ):
+    if not state.send(HistoryRequest(room=window.name, before=before, limit=HISTORY_PAGE)):
         window.older = "idle"
+
+
+def reclaim_nick(state: ChatState) -> None:
+    """Ask for the nick the user chose, if the server gave us another one.
+
+    One request at a time; a ``nick_taken`` answer to it is not shown (the
+    reducer drops it), and the next try comes from the caller's timer or when
+    the nick's holder is seen leaving.
+    """
+    if state.link != "connected" or state.reclaiming:
+        return
+    if fold(state.nick) == fold(state.wanted_nick):
+        return
+    request = SetNick(nick=state.wanted_nick, id=state.next_id())
+    assert request.id is not None
+    if state.send(request):
+        state.reclaiming.add(request.id)
 
 
 def _local(state: ChatState, result: Local) -> str | None:
@@ -120,17 +179,65 @@ def _local(state: ChatState, result: Local) -> str | None:
     elif action == "bell":
         if arg:
             state.bell = next(mode for mode in BELL_MODES if mode == arg)
-        state.info(f"bell: {state.bell} (on, off or mentions)")
+        state.note(f"bell: {state.bell} (on, off or mentions)")
     elif action == "clear":
-        state.window.lines.clear()
-        state.window.scroll = 0
+        state.window.clear()
     elif action == "show_topic":
-        topic = state.window.topic
-        state.info(f"topic: {topic}" if topic else "no topic is set")
+        _show_topic(state)
     elif action == "help":
         for text in help_lines(arg):
-            state.info(text)
+            state.note(text)
+    elif action == "window_list":
+        _window_list(state)
+    elif action == "lastlog":
+        _lastlog(state, arg)
+    elif action == "url":
+        _urls(state, int(arg))
     return None
+
+
+def _show_topic(state: ChatState) -> None:
+    window = state.window
+    if window.topic:
+        state.note(f"topic: {window.topic}{set_by(window, state.now())}")
+    else:
+        state.note("no topic is set")
+
+
+def _window_list(state: ChatState) -> None:
+    for number, window in enumerate(state.windows, 1):
+        kind = {"status": "", "room": " (room)", "query": " (private)"}[window.kind]
+        unread = f", {window.unread} unread" if window.unread else ""
+        here = "  <- here" if window is state.window else ""
+        state.note(f"{number}: {window.name}{kind}{unread}{here}")
+
+
+def _lastlog(state: ChatState, text: str) -> None:
+    """List the lines of this window that hold ``text`` (any case), oldest first."""
+    needle = text.casefold()
+    found = [
+        line
+        for line in state.window.lines
+        if (line.log or line.seq is not None) and needle in line.text.casefold()
+    ]
+    shown = found[-LASTLOG_LIMIT:]
+    more = " (the newest shown)" if len(found) > len(shown) else ""
+    state.note(f"lastlog {text!r}: {len(found)} line(s){more}")
+    now = state.now()
+    for line in shown:
+        when = clock_text(line.ts, now)
+        for plain in line.plain():
+            state.note(f"{when}{plain}")
+
+
+def _urls(state: ChatState, count: int) -> None:
+    seen = state.urls.latest(count)
+    if not seen:
+        state.note("no web addresses seen yet")
+        return
+    now = state.now()
+    for number, url in enumerate(seen, len(state.urls) - len(seen) + 1):
+        state.note(f"{number}. {clock_text(url.ts, now)}{url.where} <{url.nick}> {url.url}")
 
 
 def _switch(state: ChatState, target: str) -> None:

@@ -11,7 +11,11 @@ every incoming message at once, flushed, one line per text line::
 
 All of it sanitised.  At the end of input it waits until the server has echoed
 each of its own messages (matched by ``id``), says ``quit`` and returns 0; it
-returns 1 if it cannot connect or the connection is lost.
+returns 1 if it cannot connect or the connection is lost, and 1 if any input
+line could not be sent (a refused command, no room to say it in, an unknown
+nick, a room it could not join), after saying why on standard error.  A line
+longer than the server's ``max_text`` goes as several messages, cut at word
+boundaries.
 
 The server drops messages above its rate limit with ``rate_limited``; batch
 mode then re-sends them in order, one at a time, backing off, so that a long
@@ -145,14 +149,30 @@ class BatchClient:
         self._pace = 0.0
         self._lost: asyncio.Future[str] | None = None
         self._joining: dict[str, asyncio.Future[None]] = {}
+        #: Set when a line could not be sent (the exit status is then 1).
+        self.failed = False
 
     async def run(self, lines: AsyncIterator[str]) -> int:
-        """Connect, join, send ``lines``, wait for the echoes, quit: 0, or 1 if the link fails."""
+        """Connect, join, send ``lines``, wait for the echoes, quit.
+
+        Returns 0, or 1 if the link fails or a line could not be sent.
+        """
         self._lost = asyncio.get_running_loop().create_future()
         try:
             await self.connection.connect()
-        except (ConnectFailed, Refused) as exc:
+        except ConnectFailed as exc:
             self._complain(str(exc))
+            return 1
+        except Refused as exc:
+            if exc.code == "auth_failed" and self.connection.password is None:
+                where = self.connection.endpoint
+                self._complain(
+                    f"{where} needs a password: set CHAT_PASSWORD, or password in the settings file"
+                )
+            elif exc.code == "auth_failed":
+                self._complain(f"{self.connection.endpoint}: wrong password")
+            else:
+                self._complain(str(exc))
             return 1
         reader = asyncio.create_task(self.connection.run())
         try:
@@ -185,15 +205,16 @@ class BatchClient:
             if result is None:
                 continue
             if isinstance(result, Problem):
-                self._complain(result.text)
+                self._refused(result.text)
             elif isinstance(result, Local):
                 if result.action == "quit":
                     break
             else:
-                await self._send(result.message)
+                for message in result.messages:
+                    await self._send(message)
         await self._settle()
         await self.connection.quit()
-        return 0
+        return 1 if self.failed else 0
 
     async def _unless_lost(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable``; raises ConnectionError if the connection is lost first."""
@@ -289,7 +310,7 @@ class BatchClient:
             self._joined(fold(message.room))
         elif isinstance(message, Error):
             if message.code != "rate_limited" or message.id not in self._pending:
-                self._complain(f"{sanitize(message.message)} ({sanitize(message.code)})")
+                self._refused(f"{sanitize(message.message)} ({sanitize(message.code)})")
             if message.ref == "join" and self._joining:
                 self._joined(next(iter(self._joining)))  # joins are answered in order
             self._resolve(message.id, message.code)
@@ -305,6 +326,11 @@ class BatchClient:
             self.out.flush()
         except BrokenPipeError:  # the reader went away; keep sending regardless
             logger.info("standard output is closed")
+
+    def _refused(self, text: str) -> None:
+        """A line could not be sent: say why; the exit status will be 1."""
+        self.failed = True
+        self._complain(text)
 
     def _complain(self, text: str) -> None:
         self.err.write(f"chat-client: {sanitize(text)}\n")

@@ -1,8 +1,10 @@
 """``chat-client [HOST[:PORT]] [--nick NICK] [--room ROOM]... [--password P] [--tls]``.
 
 Interactive when standard input is a terminal, batch mode otherwise (or with
-``--batch``); see ``batch.py``.  Exit status: 0 after ``/quit`` or the end of
-batch input, 1 when the server cannot be reached or refuses us, 2 for bad
+``--batch``); see ``batch.py``.  Every option also comes from a ``CHAT_*``
+variable or the settings file (:mod:`chat_client.settings`).  Exit status: 0
+after ``/quit`` or the end of batch input, 1 when the server cannot be reached
+or refuses us (or, in batch mode, when a line could not be sent), 2 for bad
 arguments (argparse's convention).
 """
 
@@ -13,7 +15,6 @@ import asyncio
 import getpass
 import io
 import logging
-import os
 import re
 import ssl
 import sys
@@ -21,10 +22,11 @@ from collections.abc import Sequence
 
 from protocol import is_valid_nick, is_valid_room
 
-from . import discovery_cli
+from . import discovery_cli, settings
 from .batch import BatchClient, read_lines
 from .commands import BELL_MODES
 from .link import ConnectFailed, Endpoint, Refused, alternative_nick
+from .logs import ChatLog, logs_dir
 from .reconnect import Connection
 from .sanitize import sanitize
 from .windows import DEFAULT_SCROLLBACK
@@ -77,11 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--room",
         action="append",
+        dest="rooms",
         default=[],
         metavar="ROOM",
-        help="join ROOM (repeatable); batch input goes to the first",
+        help="join ROOM (repeatable); batch input goes to the first [CHAT_ROOMS: a,b]",
     )
-    parser.add_argument("--password", help="the server's password, if it has one")
+    parser.add_argument(
+        "--password",
+        help="the server's password, if it has one (better: CHAT_PASSWORD or the settings file)",
+    )
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
     parser.add_argument(
         "--tls-ca", metavar="FILE", help="trust this CA (or self-signed) certificate"
@@ -105,8 +111,22 @@ def _parser() -> argparse.ArgumentParser:
         default="mentions",
         help="when to ring the terminal bell (default mentions)",
     )
+    parser.add_argument(
+        "--no-logs", action="store_true", help="keep no chat logs (see the logs directory below)"
+    )
     parser.add_argument("--log-file", metavar="FILE", help="write a debug log here")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (default $XDG_CONFIG_HOME/hubbub/client.toml) [CHAT_CONFIG]",
+    )
     discovery_cli.add_arguments(parser)
+    parser.epilog = (
+        "Every option also comes from CHAT_<OPTION> (CHAT_NICK, CHAT_PASSWORD, CHAT_ROOMS=a,b, "
+        'CHAT_SERVER=host:port) or the settings file (nick = "alice", rooms = ["general"]); '
+        "a flag beats the environment, which beats the file. Chat logs go to "
+        "$XDG_DATA_HOME/hubbub/logs/SERVER/ROOM.log."
+    )
     return parser
 
 
@@ -123,7 +143,7 @@ def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = settings.load(parser, argv).args
     discovery_cli.check(parser, args)
     try:
         host, port = parse_address(args.address)
@@ -131,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if args.nick is not None and not is_valid_nick(args.nick):
         parser.error(f"--nick {args.nick!r}: 1-32 of A-Z a-z 0-9 _ -, not starting with -")
-    rooms = [room.removeprefix("#") for room in args.room]
+    rooms = [room.removeprefix("#") for room in args.rooms]
     for room in rooms:
         if not is_valid_room(room):
             parser.error(f"--room {room!r}: 1-64 of A-Z a-z 0-9 _ - .")
@@ -195,9 +215,13 @@ async def _ask(question: str, default: str) -> str:
         print("a nick is 1-32 of A-Z a-z 0-9 _ -, not starting with -")
 
 
+#: Times a password typed at the prompt may be wrong before the client gives up.
+PASSWORD_TRIES = 3
+
+
 async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list[str]) -> int:
     from .app import ChatClient
-    from .locate import Declined, ask_password, locate
+    from .locate import Declined, ask_password, locate, prompt_password
 
     password = args.password
     if args.address is None:  # look for a server on the LAN
@@ -207,9 +231,7 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
                 seconds=args.discover_timeout,
                 interface=args.discover_interface,
                 tls=endpoint.tls,
-                password=password
-                if password is not None
-                else os.environ.get("CHAT_PASSWORD") or None,
+                password=password,  # --password, CHAT_PASSWORD or the settings file
                 ask_password=ask_password,
                 stream=sys.stdout,
             )
@@ -219,6 +241,7 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
         endpoint, password = located.endpoint, located.password
     nick = args.nick or await _ask("nick: ", login_nick())
     connection = Connection(endpoint, nick, password=password)
+    asked = 0
     while True:
         try:
             welcome = await connection.connect()
@@ -228,13 +251,21 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
             return 1
         except Refused as exc:
             if exc.code == "auth_failed":
-                what = "wrong password" if password else "the server needs --password"
-                _complain(f"{endpoint}: {what}")
-                return 1
+                if password is not None or asked >= PASSWORD_TRIES:
+                    _complain(f"{endpoint}: wrong password")
+                    return 1
+                if asked:
+                    print("wrong password")
+                asked += 1
+                connection.password = await prompt_password(f"password for {endpoint}: ")
+                continue
             if exc.code not in ("nick_taken", "nick_invalid"):
                 _complain(f"{endpoint} refused us: {exc}")
                 return 1
             print(sanitize(str(exc)))
             connection.nick = await _ask("nick: ", alternative_nick(connection.nick))
-    client = ChatClient(connection, rooms=rooms, scrollback=args.scrollback, bell=args.bell)
+    logs = None if args.no_logs else ChatLog(logs_dir(), str(endpoint))
+    client = ChatClient(
+        connection, rooms=rooms, scrollback=args.scrollback, bell=args.bell, logs=logs
+    )
     return await client.run(welcome)

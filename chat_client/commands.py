@@ -4,7 +4,8 @@
 text into a ``say`` (or a ``whisper`` in a private window), and client-only
 commands such as ``/switch 2`` into a :class:`Local` action.  It never touches
 the network or the screen; the caller carries the result out.  ``id`` fields
-are left empty: the caller assigns them before sending.
+are left empty: the caller assigns them before sending.  A text longer than
+the server's ``max_text`` becomes several messages (:mod:`chat_client.split`).
 
 The commands live in one table, :data:`COMMANDS`; ``/help`` and tab
 completion read the same table.
@@ -29,9 +30,12 @@ from protocol import (
     SetTopic,
     Whisper,
     Who,
+    fold,
     is_valid_nick,
     is_valid_room,
 )
+
+from .split import split_text
 
 __all__ = [
     "COMMANDS",
@@ -51,8 +55,9 @@ BellMode = Literal["on", "off", "mentions"]
 BELL_MODES: tuple[BellMode, ...] = ("on", "off", "mentions")
 
 LocalAction = Literal[
-    "switch", "query", "close", "bell", "help", "quit", "clear", "show_topic", "reconnect"
-]
+    "switch", "query", "close", "bell", "help", "quit", "clear", "show_topic", "reconnect",
+    "window_list", "lastlog", "url",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,22 @@ class Context:
     query: str | None = None
     #: The server's longest text, from ``welcome`` (the protocol's default until then).
     max_text: int = DEFAULT_MAX_TEXT
+    #: The rooms joined, folded (``/leave WORD`` is a room if it names one of them).
+    joined: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Send:
-    """Send ``message`` to the server (assign an ``id`` first if it has one)."""
+    """Send ``message``, then each of ``rest``, to the server (assign ``id`` s first)."""
 
     message: ClientMessage
+    #: More messages for the same line: the later parts of a long text.
+    rest: tuple[ClientMessage, ...] = ()
+
+    @property
+    def messages(self) -> tuple[ClientMessage, ...]:
+        """Every message to send, in order."""
+        return (self.message, *self.rest)
 
 
 @dataclass(frozen=True)
@@ -105,18 +119,23 @@ def _room_arg(arg: str) -> str:
 
 
 def _say(text: str, ctx: Context, *, action: bool = False) -> Result:
+    if ctx.room is None and ctx.query is None:
+        return Problem("you are not in a room: /join ROOM first")
+    if ctx.query is not None and action:
+        return Problem("/me works in rooms only")
+    limits = {"max_text": ctx.max_text}
+    messages: list[ClientMessage] = []
     try:
-        limits = {"max_text": ctx.max_text}
-        if ctx.room is not None:
-            fields = {"room": ctx.room, "text": text, "action": action}
-            return Send(Say.model_validate(fields, context=limits))
-        if ctx.query is not None:
-            if action:
-                return Problem("/me works in rooms only")
-            return Send(Whisper.model_validate({"to": ctx.query, "text": text}, context=limits))
+        for part in split_text(text, max(1, ctx.max_text)):
+            if ctx.room is not None:
+                fields = {"room": ctx.room, "text": part, "action": action}
+                messages.append(Say.model_validate(fields, context=limits))
+            else:
+                fields = {"to": ctx.query, "text": part}
+                messages.append(Whisper.model_validate(fields, context=limits))
     except ValidationError as exc:
         return Problem(_why(exc))
-    return Problem("you are not in a room: /join ROOM first")
+    return Send(messages[0], tuple(messages[1:]))
 
 
 def _why(exc: ValidationError) -> str:
@@ -136,11 +155,18 @@ def _join(arg: str, ctx: Context) -> Result:
 
 
 def _leave(arg: str, ctx: Context) -> Result:
-    room = _room_arg(arg.strip().split(" ", 1)[0]) if arg.strip() else ctx.room
+    """``/leave [ROOM] [REASON]``: the first word is a room if it starts with ``#``,
+    names a joined room, or the line was typed outside a room; else it is the reason.
+
+    The protocol's ``leave`` carries no reason, so a reason is not sent.
+    """
+    first = arg.split(maxsplit=1)[0] if arg.strip() else ""
+    named = first.startswith("#") or fold(_room_arg(first)) in ctx.joined
+    room = _room_arg(first) if first and (named or ctx.room is None) else ctx.room
     if room is None:
         if ctx.query is not None:
             return Local("close")
-        return Problem("usage: /leave [ROOM]")
+        return Problem("usage: /leave [ROOM] [REASON]")
     if not is_valid_room(room):
         return Problem(f"not a room name: {room!r}")
     return Send(Leave(room=room))
@@ -230,6 +256,42 @@ def _close(arg: str, ctx: Context) -> Result:
     return Local("close")
 
 
+def _window(arg: str, ctx: Context) -> Result:
+    word, _, rest = arg.strip().partition(" ")
+    match word.lower():
+        case "":
+            return Problem("usage: /window N|NAME|list|close")
+        case "list":
+            return Local("window_list")
+        case "close":
+            return _window_close(rest, ctx)
+        case "goto":
+            return _switch(rest, ctx)
+    return _switch(arg, ctx)
+
+
+def _window_close(arg: str, ctx: Context) -> Result:
+    if ctx.room is not None:
+        return Send(Leave(room=ctx.room))
+    if ctx.query is not None:
+        return Local("close")
+    return Problem("the status window stays open")
+
+
+def _lastlog(arg: str, ctx: Context) -> Result:
+    text = arg.strip()
+    if not text:
+        return Problem("usage: /lastlog TEXT")
+    return Local("lastlog", text)
+
+
+def _url(arg: str, ctx: Context) -> Result:
+    count = arg.strip() or "10"
+    if not count.isdigit() or int(count) < 1:
+        return Problem("usage: /url [COUNT]")
+    return Local("url", count)
+
+
 def _clear(arg: str, ctx: Context) -> Result:
     return Local("clear")
 
@@ -240,8 +302,16 @@ def _say_command(arg: str, ctx: Context) -> Result:
 
 COMMANDS: tuple[Command, ...] = (
     Command("join", "/join ROOM", "join a room (and create it)", _join, ("j",)),
-    Command("leave", "/leave [ROOM]", "leave this room or ROOM", _leave, ("part",)),
-    Command("switch", "/switch ROOM|NICK|N", "go to a window", _switch, ("window", "w")),
+    Command("leave", "/leave [ROOM] [REASON]", "leave this room or ROOM", _leave, ("part",)),
+    Command("switch", "/switch ROOM|NICK|N", "go to a window", _switch),
+    Command(
+        "window",
+        "/window N|NAME|list|close",
+        "go to a window, list the windows, or close this one",
+        _window,
+        ("win", "w"),
+    ),
+    Command("wc", "/wc", "close this window (leaving its room)", _window_close),
     Command("msg", "/msg NICK [TEXT]", "private message; opens a window", _msg, ("query",)),
     Command("me", "/me ACTION", "say an action: * you waves", _me),
     Command("nick", "/nick NEWNICK", "change your nick", _nick),
@@ -251,6 +321,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("bell", "/bell [on|off|mentions]", "when to ring the terminal bell", _bell),
     Command("close", "/close", "close this private window", _close),
     Command("clear", "/clear", "clear this window's scrollback", _clear),
+    Command(
+        "lastlog", "/lastlog TEXT", "list this window's lines with TEXT", _lastlog, ("search",)
+    ),
+    Command("url", "/url [COUNT]", "list the last web addresses seen (10)", _url),
     Command("say", "/say TEXT", "send TEXT as is, even if it starts with /", _say_command),
     Command("help", "/help [COMMAND]", "list the commands, or explain one", _help),
     Command("reconnect", "/reconnect", "drop the connection and connect again", _reconnect),
@@ -268,8 +342,10 @@ def find(name: str) -> Command | None:
 
 
 def command_names() -> list[str]:
-    """Every command name and alias, sorted, for completion."""
-    return sorted(_BY_NAME)
+    """Every command name, sorted, then every alias, sorted: completion offers
+    ``/join`` before ``/j``."""
+    names = sorted(command.name for command in COMMANDS)
+    return names + sorted(set(_BY_NAME) - set(names))
 
 
 def _split_command(line: str) -> tuple[str, str]:

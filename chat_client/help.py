@@ -22,6 +22,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Ctrl-N / Ctrl-P", "next / previous window"),
     ("Alt-1 .. Alt-9, Alt-0", "window 1 .. 10"),
     ("PageUp / PageDown", "scroll; PageUp at the top loads older history"),
+    ("End, Ctrl-End", "back to the newest line"),
+    ("Ctrl-R", "search back in this window (again: older; Enter: stay; Esc: back)"),
     ("Ctrl-C", "clear the input line"),
     ("Ctrl-D", "quit, on an empty line"),
 )

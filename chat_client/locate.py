@@ -22,7 +22,7 @@ from .discovery import DiscoveryError, Found, browse
 from .link import Endpoint
 from .picker import pick
 
-__all__ = ["Declined", "Target", "ask_password", "decide", "locate", "target"]
+__all__ = ["Declined", "Target", "ask_password", "decide", "locate", "prompt_password", "target"]
 
 Browse = Callable[[Callable[[int], None]], Awaitable[list[Found]]]
 Pick = Callable[[Sequence[Found]], Awaitable[Found | None]]
@@ -87,10 +87,18 @@ async def ask_password(found: Found) -> str:
 
     Raises ``EOFError`` on Ctrl-D and ``KeyboardInterrupt`` on Ctrl-C.
     """
+    return await prompt_password(f"password for {found.name}: ")
+
+
+async def prompt_password(question: str) -> str:
+    """Ask ``question`` in the terminal and read the answer without echo.
+
+    Raises ``EOFError`` on Ctrl-D and ``KeyboardInterrupt`` on Ctrl-C.
+    """
     from prompt_toolkit import PromptSession
 
     session: PromptSession[str] = PromptSession()
-    return await session.prompt_async(f"password for {found.name}: ", is_password=True)
+    return await session.prompt_async(question, is_password=True)
 
 
 class Progress:

@@ -5,16 +5,14 @@ disconnected, retrying...) and :func:`apply` one server message to a
 :class:`~chat_client.state.ChatState`: it opens and closes windows, adds
 lines, tracks members and topics, counts unread lines and rings the bell.
 It sends only what keeping the windows whole needs (re-joins after a
-reconnect, ``history`` for a gap); it never raises for a message a hostile
-server may send, and never draws: the caller repaints afterwards.  Network
-text goes into lines only through the line-building functions of
+reconnect, ``history`` for a gap, the lines typed while offline, the nick
+taken back when it frees up); it never raises for a message a hostile server
+may send, and never draws: the caller repaints afterwards.  Network text goes
+into lines only through the line-building functions of
 :mod:`chat_client.view`, which sanitise it.
 
-Room messages are shown once, by ``seq``: after a reconnect the rooms are
-re-joined and only what had not been seen is shown; a gap that
-``joined.history`` does not cover is fetched with ``history`` while newer
-messages wait in the window's ``catchup``, so the scrollback stays in order.
-A new ``epoch`` forgets the seqs seen.
+Room messages (live, ``joined``, ``history``) are :mod:`chat_client.replay`'s
+business: each is shown once, in ``seq`` order.
 """
 
 from __future__ import annotations
@@ -23,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from protocol import (
     DEFAULT_MAX_TEXT,
+    AwayChanged,
     Bye,
     Error,
     History,
-    HistoryRequest,
     Join,
     Joined,
     Left,
@@ -42,9 +40,9 @@ from protocol import (
     fold,
 )
 
+from . import outbox, replay
 from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
-from .view import Line, message_line, whisper_line
-from .windows import Window
+from .view import whisper_line
 
 if TYPE_CHECKING:
     from .state import ChatState
@@ -60,62 +58,85 @@ def handle(state: ChatState, event: Event) -> None:
         case Connected(welcome=welcome, again=again):
             welcomed(state, welcome, again=again)
         case Disconnected(reason=reason):
-            state.connection = "disconnected"
+            state.link = "disconnected"
             for window in state.windows:
                 state.error(f"disconnected: {reason}", window)
                 window.joined = False
                 window.catchup = None
                 if window.older == "loading":
                     window.older = "idle"
+            state.reclaiming.clear()
         case Retrying(delay=delay, attempt=attempt, error=error):
-            state.connection = f"reconnecting in {delay:.0f}s (try {attempt})"
+            state.link = "waiting"
+            state.retry_at = state.clock() + delay
+            state.attempt = attempt
             if error:
                 state.info(f"reconnect failed: {error}", state.status)
         case GaveUp(reason=reason):
-            state.connection = "offline"
+            state.link = "offline"
             for window in state.windows:
                 state.error(f"{reason}; not reconnecting (/quit)", window)
 
 
-def welcomed(state: ChatState, welcome: Welcome, *, again: bool) -> None:
-    """Note the welcome; after a reconnect (``again``), re-join every room."""
-    state.connection = "connected"
+def welcomed(
+    state: ChatState, welcome: Welcome, *, again: bool, joining: tuple[str, ...] = ()
+) -> None:
+    """Note the welcome; after a reconnect (``again``), re-join every room.
+
+    ``joining`` names the rooms about to be joined (``--room``), for the first
+    words of the status window.
+    """
+    state.link = "connected"
     state.server_name = welcome.server
     state.max_text = welcome.max_text or DEFAULT_MAX_TEXT
-    if state.nick != welcome.nick:
-        state.info(f"you are now {welcome.nick}", state.status)
     state.nick = welcome.nick
+    if not again:
+        state.wanted_nick = welcome.nick
     for room in welcome.rooms:
         state.rooms[fold(room)] = room
     if state.epoch is not None and welcome.epoch != state.epoch:
         for window in state.windows:
             window.first_seq = window.last_seq = None
             window.older = "idle"
-            if window.kind == "room":
-                state.info("the server's history was reset", window)
+            window.restarted = window.kind == "room"
     state.epoch = welcome.epoch
     if not again:
-        state.info(f"connected to {state.server} ({welcome.server})", state.status)
-        if welcome.motd:
-            for text in welcome.motd.splitlines():
-                state.info(text, state.status, style="class:motd")
-        if welcome.rooms:
-            rooms = " ".join(welcome.rooms) + (" ..." if welcome.truncated else "")
-            state.info(f"rooms here: {rooms} (/join ROOM)", state.status)
-        else:
-            state.info("no rooms yet: /join ROOM creates one", state.status)
+        _greeting(state, welcome, joining)
         return
     for window in state.windows:
         state.info("reconnected", window)
+    if fold(welcome.nick) != fold(state.wanted_nick):
+        for window in state.windows:
+            state.error(
+                f"{state.wanted_nick} is taken: you are {welcome.nick} for now "
+                f"(taking {state.wanted_nick} back when it is free)",
+                window,
+            )
     for room in state.wanted.values():
         state.send(Join(room=room))
+    outbox.flush(state)
+
+
+def _greeting(state: ChatState, welcome: Welcome, joining: tuple[str, ...]) -> None:
+    state.info(f"connected to {state.server} ({welcome.server})", state.status)
+    if welcome.motd:
+        for text in welcome.motd.splitlines():
+            state.info(text, state.status, style="class:motd")
+    if welcome.rooms:
+        rooms = " ".join(welcome.rooms) + (" ..." if welcome.truncated else "")
+        state.info(f"rooms here: {rooms} (/join ROOM)", state.status)
+    elif joining:
+        them = "it" if len(joining) == 1 else "them"
+        state.info(f"no rooms yet: joining {' '.join(joining)} creates {them}", state.status)
+    else:
+        state.info("no rooms yet: /join ROOM creates one", state.status)
 
 
 def apply(state: ChatState, message: ServerMessage) -> None:
     """Apply one server message to the windows."""
     match message:
         case Message():
-            _message(state, message)
+            replay.message(state, message)
         case Joined():
             _joined(state, message)
         case WhisperMessage():
@@ -123,7 +144,7 @@ def apply(state: ChatState, message: ServerMessage) -> None:
         case Presence():
             _presence(state, message)
         case History():
-            _history(state, message)
+            replay.history(state, message)
         case Left():
             _left(state, message)
         case NickChanged():
@@ -134,108 +155,26 @@ def apply(state: ChatState, message: ServerMessage) -> None:
             _room_list(state, message)
         case Members():
             _members(state, message)
+        case AwayChanged():
+            if fold(message.nick) == fold(state.nick):
+                state.away = message.text
         case Error():
             _error(state, message)
         case Bye(reason=reason):
             state.error(f"the server said bye: {reason}", state.status)
 
 
-def _notice(state: ChatState, window: Window, line: Line, *, from_me: bool) -> None:
-    """Count unread lines and ring the bell for a new message in ``window``."""
-    if from_me:
-        return
-    state.windows.count_unseen(window, mention=line.mention)
-    if state.bell == "on" or (state.bell == "mentions" and line.mention):
-        state.ring()
-
-
-def _message(state: ChatState, message: Message) -> None:
-    window = state.find(message.room, "room")
-    if window is None:
-        return
-    if window.catchup is not None:
-        window.catchup.append(message)
-        return
-    _show(state, window, message, live=True)
-
-
-def _show(state: ChatState, window: Window, message: Message, *, live: bool) -> None:
-    mine = fold(message.from_) == fold(state.nick)
-    if message.id is not None and mine:
-        state.typed_in.pop(message.id, None)
-    if window.last_seq is not None and message.seq <= window.last_seq:
-        return
-    line = message_line(message, state.nick)
-    window.add_message(line)
-    window.spoke(message.from_)
-    if live:
-        _notice(state, window, line, from_me=mine)
-
-
 def _joined(state: ChatState, joined: Joined) -> None:
     key = fold(joined.room)
-    window = state.open_window("room", joined.room)
-    window.name = joined.room
-    window.joined = True
-    window.members = {fold(nick): nick for nick in joined.members}
-    window.topic = joined.topic
     state.wanted[key] = joined.room
     state.rooms[key] = joined.room
+    replay.joined(state, joined)
     if key in state.switch_on_join:
         state.switch_on_join.discard(key)
-        state.switch_to(window)
-    history = sorted(joined.history, key=lambda m: m.seq)
-    if window.last_seq is None:
-        state.info(f"you joined {joined.room}", window)
-        if joined.topic:
-            state.info(f"topic: {joined.topic}", window)
-        for message in history:
-            _show(state, window, message, live=False)
-        state.info(f"members: {' '.join(joined.members)}", window)
-        return
-    last = window.last_seq
-    missed = [m for m in history if m.seq > last]
-    if missed and missed[0].seq > last + 1:
-        window.catchup = missed
-        _ask_gap(state, window, before=missed[0].seq)
-        return
-    for message in missed:
-        _show(state, window, message, live=True)
-
-
-def _ask_gap(state: ChatState, window: Window, before: int) -> None:
-    assert window.last_seq is not None
-    limit = max(1, min(100, before - window.last_seq - 1))
-    state.send(HistoryRequest(room=window.name, before=before, limit=limit))
-
-
-def _history(state: ChatState, history: History) -> None:
-    window = state.find(history.room, "room")
-    if window is None:
-        return
-    messages = sorted(history.messages, key=lambda m: m.seq)
-    if window.catchup is not None and window.last_seq is not None:
-        last = window.last_seq
-        window.catchup = [m for m in messages if m.seq > last] + window.catchup
-        oldest = window.catchup[0].seq if window.catchup else last + 1
-        if messages and messages[0].seq > last + 1 and oldest > last + 1:
-            _ask_gap(state, window, before=oldest)
-            return
-        held, window.catchup = window.catchup, None
-        if held and held[0].seq > last + 1:
-            state.info("some missed messages are no longer kept by the server", window)
-        for message in sorted(held, key=lambda m: m.seq):
-            _show(state, window, message, live=True)
-        return
-    if window.older != "loading":
-        return
-    first = window.first_seq
-    older = [m for m in messages if first is None or m.seq < first]
-    window.older = "idle" if older else "done"
-    if not older:
-        state.info("(start of the history kept by the server)", window)
-        return
-    window.prepend([message_line(m, state.nick) for m in older])
+        window = state.find(joined.room, "room")
+        if window is not None:
+            state.switch_to(window)
+    outbox.flush(state)
 
 
 def _left(state: ChatState, left: Left) -> None:
@@ -250,11 +189,14 @@ def _whisper(state: ChatState, message: WhisperMessage) -> None:
     mine = fold(message.from_) == fold(state.nick)
     if mine and message.id is not None:
         state.typed_in.pop(message.id, None)
+        state.tentative.pop(message.id, None)
     other = message.to if mine else message.from_
     window = state.open_window("query", other)
-    line = whisper_line(message, state.nick)
+    line = whisper_line(message, state.nick, now=state.now)
     window.add(line)
-    _notice(state, window, line, from_me=mine)
+    state.noticed(window, line, from_me=mine)
+    if not mine:
+        state.urls.note(line.fragments[-1][1], ts=message.ts, where=window.name, nick=message.from_)
 
 
 def _presence(state: ChatState, presence: Presence) -> None:
@@ -270,23 +212,34 @@ def _presence(state: ChatState, presence: Presence) -> None:
     why = f" ({presence.reason})" if presence.reason else ""
     verb = "left" if presence.event == "leave" else "quit"
     state.info(f"{presence.nick} has {verb}{why}", window, "class:part")
+    if key == fold(state.wanted_nick):
+        state.reclaim_nick()
 
 
 def _nick_changed(state: ChatState, change: NickChanged) -> None:
     old, new = fold(change.old), fold(change.new)
-    if old == fold(state.nick):
+    mine = old == fold(state.nick)
+    if mine:
         state.nick = change.new
         state.nick_changed(change.new)
-        state.info(f"you are now known as {change.new}", state.status)
+        state.reclaiming.clear()
+        if new == fold(state.wanted_nick):
+            state.info(f"you are {change.new} again", state.status)
+        else:
+            state.info(f"you are now known as {change.new}", state.status)
+        state.wanted_nick = change.new
+    said = f"{'you are' if mine else f'{change.old} is'} now known as {change.new}"
     for window in state.windows:
         if window.kind == "room" and old in window.members:
             del window.members[old]
             window.members[new] = change.new
             window.speakers = [new if key == old else key for key in window.speakers]
-            state.info(f"{change.old} is now known as {change.new}", window)
+            state.info(said, window)
         elif window.kind == "query" and window.key == old:
             window.name = change.new
-            state.info(f"{change.old} is now known as {change.new}", window)
+            state.info(said, window)
+    if not mine and old == fold(state.wanted_nick):
+        state.reclaim_nick()
 
 
 def _topic(state: ChatState, topic: Topic) -> None:
@@ -294,6 +247,7 @@ def _topic(state: ChatState, topic: Topic) -> None:
     if window is None:
         return
     window.topic = topic.topic
+    window.topic_by, window.topic_ts = topic.by, state.now()
     if topic.topic:
         state.info(f"{topic.by} changed the topic to: {topic.topic}", window)
     else:
@@ -324,7 +278,20 @@ def _error(state: ChatState, error: Error) -> None:
         for window in state.windows:
             if window.older == "loading":
                 window.older = "idle"
+    if error.id is not None and error.id in state.reclaiming:
+        state.reclaiming.discard(error.id)  # the nick is still taken: try again later
+        return
+    if error.ref == "join":
+        outbox.flush(state, force=True)
     typed_in = state.typed_in.pop(error.id, None) if error.id else None
     if typed_in is not None and typed_in not in state.windows:
+        typed_in = None
+    opened, back = state.tentative.pop(error.id, (None, None)) if error.id else (None, None)
+    if opened is not None and opened in state.windows and not opened.lines:
+        # A private window opened by a whisper nobody could receive: close it, and
+        # say why where the user was.
+        if opened is state.window and back is not None and back in state.windows:
+            state.switch_to(back)
+        state.close(opened)
         typed_in = None
     state.error(f"{error.message} ({error.code})", typed_in)

@@ -13,13 +13,18 @@ It changes in two ways only, each in its own module:
   (:mod:`chat_client.reducer`);
 * what the user types: :meth:`ChatState.submit`, :meth:`ChatState.join` and
   :meth:`ChatState.load_older` (:mod:`chat_client.actions`).
+
+The connection state is :attr:`ChatState.link`; :attr:`ChatState.connection`
+is what the status bar says about it, counting down to the next attempt.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -28,18 +33,24 @@ from protocol import DEFAULT_MAX_TEXT, ServerMessage, Welcome
 from . import actions, reducer
 from .commands import BellMode
 from .events import Event
-from .view import system_line
+from .outbox import Outbox
+from .urls import RecentUrls
+from .view import Line, system_line
 from .windows import DEFAULT_SCROLLBACK, Window, WindowKind, Windows
 
-__all__ = ["ChatState"]
+__all__ = ["ChatState", "LinkState"]
+
+#: ``waiting``: for the next reconnect attempt; ``offline``: given up for good.
+LinkState = Literal["connecting", "connected", "disconnected", "waiting", "offline"]
 
 
 class ChatState:
     """The client's model.  Feed it with :meth:`handle` and :meth:`submit`.
 
     ``send`` sends one protocol message and returns whether it went out;
-    ``ring`` rings the terminal bell; ``now`` is the clock for system lines.
-    After :meth:`submit` returns a quit reason the caller must quit.
+    ``ring`` rings the terminal bell; ``now`` is the clock for system lines
+    (unix seconds) and ``clock`` the one for countdowns (monotonic).  After
+    :meth:`submit` returns a quit reason the caller must quit.
     """
 
     def __init__(
@@ -52,16 +63,24 @@ class ChatState:
         scrollback: int = DEFAULT_SCROLLBACK,
         bell: BellMode = "mentions",
         now: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.nick = nick
+        #: The nick the user chose: taken back when the server gave us another.
+        self.wanted_nick = nick
         self.server = server
         self.send = send
         self.ring = ring
         self.bell: BellMode = bell
         self.now = now
+        self.clock = clock
         self.windows = Windows(scrollback)
-        #: What the status bar says: ``connected``, ``reconnecting in 4s (try 3)``...
-        self.connection = "connecting"
+        self.link: LinkState = "connecting"
+        #: When (``clock``) the next reconnect attempt starts, and its number.
+        self.retry_at = 0.0
+        self.attempt = 0
+        #: Our away message, when the server says we are away.
+        self.away: str | None = None
         self.epoch: str | None = None
         self.server_name = ""
         self.max_text = DEFAULT_MAX_TEXT
@@ -73,6 +92,15 @@ class ChatState:
         self.switch_on_join: set[str] = set()
         #: Where each unanswered say/whisper was typed, so an error lands there.
         self.typed_in: dict[str, Window] = {}
+        #: Private windows opened by a whisper not yet echoed, and where it was typed:
+        #: closed again if the whisper is refused.
+        self.tentative: dict[str, tuple[Window, Window]] = {}
+        #: Ids of the ``nick`` requests that try to take :attr:`wanted_nick` back.
+        self.reclaiming: set[str] = set()
+        #: Lines typed while offline.
+        self.outbox = Outbox()
+        #: Addresses seen in messages, for ``/url``.
+        self.urls = RecentUrls()
         self._ids = itertools.count(1)
         #: Set by whoever owns the connection: the nick changed; drop and reconnect.
         self.nick_changed: Callable[[str], None] = lambda nick: None
@@ -88,9 +116,20 @@ class ChatState:
         """Apply one server message to the windows."""
         reducer.apply(self, message)
 
-    def welcomed(self, welcome: Welcome, *, again: bool) -> None:
-        """Note the welcome; after a reconnect (``again``), re-join every room."""
-        reducer.welcomed(self, welcome, again=again)
+    def welcomed(self, welcome: Welcome, *, again: bool, joining: tuple[str, ...] = ()) -> None:
+        """Note the welcome; after a reconnect (``again``), re-join every room.
+
+        ``joining`` names the rooms about to be joined, for the status window.
+        """
+        reducer.welcomed(self, welcome, again=again, joining=joining)
+
+    @property
+    def connection(self) -> str:
+        """What the status bar says: ``connected``, ``reconnecting in 4s (try 3)``..."""
+        if self.link == "waiting":
+            left = max(0, math.ceil(self.retry_at - self.clock()))
+            return f"reconnecting in {left}s (try {self.attempt})"
+        return self.link
 
     # --- what the user does (chat_client.actions) ---------------------------
 
@@ -106,6 +145,10 @@ class ChatState:
         """PageUp at the top of a room's scrollback: fetch the page before it."""
         actions.load_older(self)
 
+    def reclaim_nick(self) -> None:
+        """Ask for :attr:`wanted_nick` again if the server gave us another one."""
+        actions.reclaim_nick(self)
+
     def next_id(self) -> str:
         """A fresh ``id`` for a message this client sends."""
         return f"c{next(self._ids)}"
@@ -120,6 +163,18 @@ class ChatState:
     def error(self, text: str, window: Window | None = None) -> None:
         """Add an error line to ``window`` (the current one by default)."""
         self.info(text, window, style="class:error")
+
+    def note(self, text: str, window: Window | None = None) -> None:
+        """Add a line of a local command's output (``/help``, ``/lastlog``...): never logged."""
+        (window or self.window).add(system_line(text, now=self.now, log=False))
+
+    def noticed(self, window: Window, line: Line, *, from_me: bool) -> None:
+        """Count a new message in ``window`` as unread and ring the bell, as the user wants."""
+        if from_me:
+            return
+        self.windows.count_unseen(window, mention=line.mention)
+        if self.bell == "on" or (self.bell == "mentions" and line.mention):
+            self.ring()
 
     # --- windows (chat_client.windows) --------------------------------------
 

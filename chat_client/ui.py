@@ -7,16 +7,18 @@ The calculator layout of prompt_toolkit's examples, plus two bars::
     | 12:34 <alice> hello                              |
     | 12:35 -!- bob has joined general                 |  scrollback
     | ...                                              |
-    | 12:36 alice | 2:general | connected | act: 3 4!  |  class:status
+    | [2:general] connected [alice] act: 3:dev(1)      |  class:status
     | [general] half-typed line_                       |  input
     +--------------------------------------------------+
 
 :func:`build_application` returns an ``Application`` that reads a
 :class:`~chat_client.state.ChatState`; whoever changes the state calls
-``app.invalidate()`` to repaint.  The scrollback control renders only the
-visible tail of the window, so a 10,000-line window costs no more to draw than
-a short one.  Typed lines go to ``on_line``; it is called with the text and the
-input line is cleared.
+``app.invalidate()`` to repaint.  The scrollback (:mod:`chat_client.scrollback`)
+renders only the visible tail of the window, so a 10,000-line window costs no
+more to draw than a short one; the status bar is :mod:`chat_client.status`.
+Typed lines go to ``on_line``; it is called with the text and the input line
+is cleared.  While Ctrl-R searches (:mod:`chat_client.search`) the input line
+holds the search text instead.
 """
 
 from __future__ import annotations
@@ -24,16 +26,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from prompt_toolkit.application import Application
+from prompt_toolkit.application import Application, get_app
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.layout import HSplit, Layout, Window
-from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl, UIContent, UIControl
+from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 from prompt_toolkit.layout.dimension import Dimension
 from prompt_toolkit.layout.processors import BeforeInput
 from prompt_toolkit.output import Output
@@ -43,8 +46,11 @@ from protocol import fold
 
 from . import commands
 from .sanitize import sanitize
+from .scrollback import ScrollbackControl, page_down, page_up
+from .search import Search
 from .state import ChatState
-from .view import NICK_COLOURS, Fragments
+from .status import status_bar
+from .view import MENTION_COLOUR, NICK_COLOURS
 
 __all__ = ["STYLE", "ChatCompleter", "ScrollbackControl", "build_application"]
 
@@ -52,11 +58,17 @@ STYLE = Style.from_dict(
     {
         "topic": "bg:ansiblue ansiwhite",
         "status": "bg:ansiblue ansiwhite",
+        "status.window": "bold",
         "status.state": "bold",
         "status.offline": "bg:ansired ansiwhite bold",
         "status.act": "ansiyellow",
         "status.mention": "ansibrightred bold",
+        "status.away": "italic",
         "time": "ansibrightblack",
+        "rule": "ansibrightblack",
+        "marker": "ansired",
+        "queued": "ansibrightblack italic",
+        "search.match": "reverse",
         "system": "ansibrightblack",
         "system.mark": "ansibrightblack",
         "motd": "ansigreen",
@@ -65,7 +77,7 @@ STYLE = Style.from_dict(
         "error": "ansired",
         "action": "italic",
         "whisper": "ansimagenta",
-        "text.mention": "bold ansibrightyellow",
+        "text.mention": f"bold {MENTION_COLOUR}",
         "nick.self": "bold",
         "prompt": "bold",
         **{f"nick.{i}": colour for i, colour in enumerate(NICK_COLOURS)},
@@ -74,36 +86,8 @@ STYLE = Style.from_dict(
 
 _WORD = re.compile(r"\S*$")
 _ROOM_COMMANDS = frozenset({"join", "j", "leave", "part", "who", "names"})
-_WINDOW_COMMANDS = frozenset({"switch", "window", "w"})
+_WINDOW_COMMANDS = frozenset({"switch", "window", "win", "w"})
 _NICK_COMMANDS = frozenset({"msg", "query"})
-
-
-class ScrollbackControl(UIControl):
-    """Draws the bottom of the current window's scrollback, minus its scroll."""
-
-    def __init__(self, state: ChatState) -> None:
-        self.state = state
-        self.height = 24
-
-    def is_focusable(self) -> bool:
-        return False
-
-    def create_content(self, width: int, height: int) -> UIContent:
-        self.height = height
-        window = self.state.window
-        lines = window.lines
-        rows: list[Fragments] = []
-        index = len(lines) - 1 - window.scroll
-        while index >= 0 and len(rows) < height:
-            rows[:0] = lines[index].rows(width)
-            index -= 1
-        rows = rows[-height:] if height else []
-        rows[:0] = [[] for _ in range(height - len(rows))]
-
-        def get_line(number: int) -> StyleAndTextTuples:
-            return list(rows[number])
-
-        return UIContent(get_line=get_line, line_count=len(rows), show_cursor=False)
 
 
 class ChatCompleter(Completer):
@@ -173,6 +157,18 @@ def _matching(
             )
 
 
+class _Searching:
+    """The Ctrl-R search under way, if any (see :mod:`chat_client.search`)."""
+
+    def __init__(self) -> None:
+        self.search: Search | None = None
+
+    def match(self, state: ChatState) -> int | None:
+        """The line to highlight in the current window."""
+        search = self.search
+        return search.match if search is not None and search.window is state.window else None
+
+
 def build_application(
     state: ChatState,
     on_line: Callable[[str], None],
@@ -182,12 +178,17 @@ def build_application(
     output: Output | None = None,
 ) -> Application[int]:
     """The full-screen client.  ``on_quit`` is called for Ctrl-D on an empty line."""
-    scrollback = ScrollbackControl(state)
+    searching = _Searching()
+    scrollback = ScrollbackControl(state, highlight=lambda: searching.match(state))
 
     def accept(buffer: Buffer) -> bool:
         text = buffer.text
         on_line(text)
         return False
+
+    def text_changed(buffer: Buffer) -> None:
+        if searching.search is not None:
+            searching.search.update(buffer.text)
 
     buffer = Buffer(
         name="input",
@@ -196,6 +197,7 @@ def build_application(
         completer=ChatCompleter(state),
         complete_while_typing=False,
         accept_handler=accept,
+        on_text_changed=text_changed,
     )
 
     def topic() -> StyleAndTextTuples:
@@ -207,30 +209,16 @@ def build_application(
         return [("", f" hubbub - {sanitize(state.server_name or state.server)}")]
 
     def status() -> StyleAndTextTuples:
-        window = state.window
-        online = state.connection == "connected"
-        parts: StyleAndTextTuples = [
-            ("", f" {state.server} "),
-            ("class:status.state", f"[{sanitize(state.nick)}] "),
-            ("", f"[{state.current + 1}:{sanitize(window.name)}] "),
-            ("class:status.state" if online else "class:status.offline", state.connection),
-        ]
-        if window.scroll:
-            parts.append(("class:status.act", " -- more --"))
-        activity = list(state.activity())
-        if activity:
-            parts.append(("", "  act: "))
-            for number, other in activity:
-                style = "class:status.mention" if other.mentions else "class:status.act"
-                label = f"{number}:{sanitize(other.name)}({other.unread}"
-                label += f",!{other.mentions})" if other.mentions else ")"
-                parts.append((style, label + " "))
-        return parts
+        return status_bar(state, get_app().output.get_size().columns)
 
     def prompt() -> StyleAndTextTuples:
+        search = searching.search
+        if search is not None:
+            found = "search" if search.match is not None or not search.query else "no match"
+            return [("class:prompt", f"({found}, Ctrl-R: older) ")]
         return [("class:prompt", f"[{sanitize(state.window.name)}] ")]
 
-    bindings = _key_bindings(state, scrollback, on_quit)
+    bindings = _key_bindings(state, scrollback, searching, on_quit)
     layout = Layout(
         HSplit(
             [
@@ -258,39 +246,66 @@ def build_application(
 
 
 def _key_bindings(
-    state: ChatState, scrollback: ScrollbackControl, on_quit: Callable[[], None]
+    state: ChatState,
+    scrollback: ScrollbackControl,
+    searching: _Searching,
+    on_quit: Callable[[], None],
 ) -> KeyBindings:
     kb = KeyBindings()
+    in_search = Condition(lambda: searching.search is not None)
 
     @kb.add("c-n")
     def _next(event: KeyPressEvent) -> None:
+        _stop_search(event, searching, keep=True)
         state.cycle(1)
 
     @kb.add("c-p")
     def _previous(event: KeyPressEvent) -> None:
+        _stop_search(event, searching, keep=True)
         state.cycle(-1)
 
     for digit in "1234567890":
 
         @kb.add("escape", digit)
         def _window(event: KeyPressEvent, number: int = int(digit) or 10) -> None:
+            _stop_search(event, searching, keep=True)
             state.switch(number - 1)
 
     @kb.add("pageup")
     def _page_up(event: KeyPressEvent) -> None:
-        window = state.window
-        top = len(window.lines) - 1
-        step = max(1, scrollback.height - 2)
-        if window.scroll + step >= top:
+        if page_up(state.window, scrollback.width, scrollback.height):
             state.load_older()
-        window.scroll = max(0, min(window.scroll + step, top))
 
     @kb.add("pagedown")
     def _page_down(event: KeyPressEvent) -> None:
+        page_down(state.window, scrollback.width, scrollback.height)
+
+    @kb.add("end")
+    @kb.add("c-end")
+    def _bottom(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        buffer.cursor_position = len(buffer.text)
         window = state.window
-        window.scroll = max(0, window.scroll - max(1, scrollback.height - 2))
-        if window.scroll == 0:
-            window.unread = window.mentions = 0
+        window.scroll = 0
+        window.unread = window.mentions = 0
+
+    @kb.add("c-r")
+    def _search(event: KeyPressEvent) -> None:
+        if searching.search is None:
+            window = state.window
+            searching.search = Search(window, event.current_buffer.text, window.scroll)
+            event.current_buffer.reset()
+        else:
+            searching.search.older()
+
+    @kb.add("enter", filter=in_search, eager=True)
+    def _search_done(event: KeyPressEvent) -> None:
+        _stop_search(event, searching, keep=True)
+
+    @kb.add("escape", filter=in_search, eager=True)
+    @kb.add("c-c", filter=in_search, eager=True)
+    def _search_cancel(event: KeyPressEvent) -> None:
+        _stop_search(event, searching, keep=False)
 
     @kb.add("tab")
     def _complete(event: KeyPressEvent) -> None:
@@ -322,3 +337,14 @@ def _key_bindings(
             event.current_buffer.delete()
 
     return kb
+
+
+def _stop_search(event: KeyPressEvent, searching: _Searching, *, keep: bool) -> None:
+    """End the search (if any): ``keep`` the view where the match is, or go back."""
+    search = searching.search
+    if search is None:
+        return
+    searching.search = None
+    if not keep:
+        search.cancel()
+    event.current_buffer.set_document(Document(search.saved_text), bypass_readonly=True)

@@ -15,13 +15,13 @@ and the typed-line executor change windows, the UI reads them and repaints.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, overload
 
 from protocol import Message, fold
 
-from .view import Line
+from .view import Line, day_line, local_day
 
 __all__ = ["DEFAULT_SCROLLBACK", "Window", "WindowKind", "Windows"]
 
@@ -32,7 +32,14 @@ WindowKind = Literal["status", "room", "query"]
 
 @dataclass(eq=False)
 class Window:
-    """One window: the status window, a room, or a private conversation."""
+    """One window: the status window, a room, or a private conversation.
+
+    Lines are numbered from 0 in the order they were added (:attr:`total`
+    counts them; lines put above the others by :meth:`prepend` take numbers
+    below the first), so :attr:`marker` -- the number of the first line added
+    after the user last left the window -- stays put while old lines fall
+    off the top.
+    """
 
     kind: WindowKind
     name: str
@@ -41,16 +48,29 @@ class Window:
     members: dict[str, str] = field(default_factory=dict)
     speakers: list[str] = field(default_factory=list)
     topic: str | None = None
+    #: Who set the topic and when (unix seconds), when the server said so.
+    topic_by: str | None = None
+    topic_ts: float | None = None
     joined: bool = False
     unread: int = 0
     mentions: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
-    #: Rows scrolled up from the bottom, counted in lines; 0 follows new lines.
+    #: Lines below the bottom of the view; 0 follows new lines.
     scroll: int = 0
     older: Literal["idle", "loading", "done"] = "idle"
     #: While filling a gap after a reconnect: messages held back, in seq order.
     catchup: list[Message] | None = None
+    #: The server's history was reset (a new epoch): the next ``joined`` replays it as history.
+    restarted: bool = False
+    #: Lines ever added at the bottom.
+    total: int = 0
+    #: The number of the first line added since the user last left this window.
+    marker: int | None = None
+    #: The local day of the last line added, for the day-change line.
+    day: tuple[int, int, int] | None = None
+    #: Called with each line added that belongs in the chat log.
+    on_line: Callable[[Window, Line], None] | None = None
 
     def __post_init__(self) -> None:
         self.lines = deque(maxlen=self.cap)
@@ -60,11 +80,30 @@ class Window:
         """The name folded for comparison: ``General`` and ``general`` are one window."""
         return fold(self.name)
 
+    @property
+    def first_number(self) -> int:
+        """The number of ``lines[0]`` (see the class docstring)."""
+        return self.total - len(self.lines)
+
     def add(self, line: Line) -> None:
-        """Append a line; a window scrolled up stays where it is."""
+        """Append a line, after a day-change line if its day is later than the last one's.
+
+        A window scrolled up stays where it is.
+        """
+        day = local_day(line.ts)
+        if day is not None:
+            if self.day is not None and day > self.day:
+                self._append(day_line(line.ts))
+            self.day = day
+        self._append(line)
+
+    def _append(self, line: Line) -> None:
         self.lines.append(line)
+        self.total += 1
         if self.scroll:
             self.scroll = min(self.scroll + 1, len(self.lines) - 1)
+        if line.log and self.on_line is not None:
+            self.on_line(self, line)
 
     def add_message(self, line: Line) -> None:
         """Append a room message's line (it must carry a ``seq``) and note its seq."""
@@ -81,6 +120,28 @@ class Window:
             self.lines.appendleft(line)
             if line.seq is not None:
                 self.first_seq = line.seq
+
+    def remove(self, line: Line) -> None:
+        """Take ``line`` out (a queued line that was sent); the lines after it move up."""
+        try:
+            index = self.lines.index(line)
+        except ValueError:
+            return
+        number = self.first_number + index
+        del self.lines[index]
+        self.total -= 1
+        if self.marker is not None and self.marker > number:
+            self.marker -= 1
+        if self.scroll and index >= len(self.lines) - self.scroll + 1:
+            self.scroll -= 1
+
+    def clear(self) -> None:
+        """Forget every line; PageUp fetches the room's history again."""
+        self.lines.clear()
+        self.scroll = 0
+        self.marker = None
+        self.first_seq = None
+        self.older = "idle"
 
     def spoke(self, nick: str) -> None:
         """Note that ``nick`` just said something (for completion, most recent first)."""
@@ -104,14 +165,24 @@ class Windows(Sequence[Window]):
     """The windows in the order the user numbers them, and the current one.
 
     Index 0 is the status window.  Every window opened here keeps
-    ``scrollback`` lines at most.
+    ``scrollback`` lines at most, and hands each line that belongs in the
+    chat log to :attr:`on_line` (set it to keep a log).
     """
 
     def __init__(self, scrollback: int = DEFAULT_SCROLLBACK) -> None:
         self.scrollback = scrollback
-        self._windows: list[Window] = [Window("status", "status", cap=scrollback)]
+        #: Called with each window's lines that belong in the chat log.
+        self.on_line: Callable[[Window, Line], None] | None = None
+        self._windows: list[Window] = [self._new("status", "status")]
         #: The index of the window on screen.
         self.current = 0
+
+    def _new(self, kind: WindowKind, name: str) -> Window:
+        return Window(kind, name, cap=self.scrollback, on_line=self._log)
+
+    def _log(self, window: Window, line: Line) -> None:
+        if self.on_line is not None:
+            self.on_line(window, line)
 
     @overload
     def __getitem__(self, index: int) -> Window: ...
@@ -150,7 +221,7 @@ class Windows(Sequence[Window]):
         """The ``kind`` window called ``name``, added at the end if there is none yet."""
         window = self.find(name, kind)
         if window is None:
-            window = Window(kind, name, cap=self.scrollback)
+            window = self._new(kind, name)
             self._windows.append(window)
         return window
 
@@ -158,6 +229,9 @@ class Windows(Sequence[Window]):
         """Make window ``index`` (0-based) current; returns whether it exists."""
         if not 0 <= index < len(self._windows):
             return False
+        if index != self.current and self.current < len(self._windows):
+            left = self._windows[self.current]
+            left.marker = left.total  # what comes next is unread when the user is back
         self.current = index
         window = self._windows[index]
         window.unread = window.mentions = 0

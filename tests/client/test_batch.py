@@ -81,7 +81,7 @@ def test_commands_actions_whispers_and_hostile_text(chat_server: ChatServer) -> 
         done = run(
             f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general", stdin=lines
         )
-        assert done.returncode == 0
+        assert done.returncode == 1  # /nonsense could not be sent
         assert done.stdout.splitlines() == [
             "general * bot waves",
             "*bot* psst",
@@ -191,3 +191,48 @@ def test_python_m_chat_client_is_the_same_program(chat_server: ChatServer) -> No
     )
     assert done.returncode == 0
     assert done.stdout == "general <bot> via -m\n"
+
+
+def test_a_line_with_no_room_to_go_to_exits_1_saying_why(chat_server: ChatServer) -> None:
+    done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", stdin="hello\n")
+    assert done.returncode == 1
+    assert "you are not in a room" in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_whisper_to_an_unknown_nick_exits_1_saying_why(chat_server: ChatServer) -> None:
+    lines = "before\n/msg nobody psst\nafter\n"
+    done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", "--room", "general", stdin=lines)
+    assert done.returncode == 1
+    assert "(no_such_nick)" in done.stderr
+    assert done.stdout.splitlines() == ["general <bot> before", "general <bot> after"]
+
+
+def test_a_missing_password_is_reported_as_missing_not_wrong() -> None:
+    server = ChatServer("--password", "sesame").start()
+    try:
+        address = f"127.0.0.1:{server.port}"
+        missing = run(address, "--nick", "bot", "--room", "general", stdin="hi\n")
+        assert missing.returncode == 1
+        assert "needs a password" in missing.stderr
+        assert "wrong" not in missing.stderr
+        wrong = run(address, "--nick", "bot", "--password", "nope", stdin="hi\n")
+        assert wrong.returncode == 1
+        assert "wrong password" in wrong.stderr
+    finally:
+        server.kill()
+
+
+def test_a_line_longer_than_max_text_is_split_at_word_boundaries() -> None:
+    server = ChatServer("--max-text", "20").start()
+    try:
+        line = "the quick brown fox jumps over the lazy dog again\n"
+        done = run(f"127.0.0.1:{server.port}", "--nick", "bot", "--room", "general", stdin=line)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == [
+            "general <bot> the quick brown fox",
+            "general <bot> jumps over the lazy",
+            "general <bot> dog again",
+        ]
+    finally:
+        server.kill()

@@ -5,7 +5,7 @@ import pytest
 from chat_client.commands import Context, Local, Problem, Result, Send, command_names, parse
 from protocol import Join, Leave, ListRooms, Say, SetNick, SetTopic, Whisper, Who
 
-ROOM = Context(room="general")
+ROOM = Context(room="general", joined=frozenset({"general", "other"}))
 QUERY = Context(query="bob")
 STATUS = Context()
 
@@ -22,6 +22,19 @@ CASES: list[tuple[str, Context, Result | None]] = [
     ("/j lobby", STATUS, Send(Join(room="lobby"))),
     ("/leave", ROOM, Send(Leave(room="general"))),
     ("/part other", ROOM, Send(Leave(room="other"))),
+    ("/part #elsewhere bye all", ROOM, Send(Leave(room="elsewhere"))),
+    ("/leave other see you", ROOM, Send(Leave(room="other"))),
+    ("/leave see you tomorrow", ROOM, Send(Leave(room="general"))),
+    ("/leave lobby", STATUS, Send(Leave(room="lobby"))),
+    ("/window 3", ROOM, Local("switch", "3")),
+    ("/win list", ROOM, Local("window_list")),
+    ("/window close", ROOM, Send(Leave(room="general"))),
+    ("/wc", ROOM, Send(Leave(room="general"))),
+    ("/wc", QUERY, Local("close")),
+    ("/lastlog needle", ROOM, Local("lastlog", "needle")),
+    ("/search two words", ROOM, Local("lastlog", "two words")),
+    ("/url", ROOM, Local("url", "10")),
+    ("/url 3", ROOM, Local("url", "3")),
     ("/leave", QUERY, Local("close")),
     ("/switch 2", ROOM, Local("switch", "2")),
     ("/switch #random", ROOM, Local("switch", "random")),
@@ -67,7 +80,10 @@ PROBLEMS: list[tuple[str, Context, str]] = [
     ("/who", STATUS, "usage: /who"),
     ("/bell loud", ROOM, "usage: /bell"),
     ("/help nosuch", ROOM, "no such command"),
-    ("x" * 4001, ROOM, "limit is 4000"),
+    ("/wc", STATUS, "status window stays open"),
+    ("/window", ROOM, "usage: /window"),
+    ("/lastlog", ROOM, "usage: /lastlog"),
+    ("/url none", ROOM, "usage: /url"),
 ]
 
 
@@ -78,22 +94,34 @@ def test_parse_problems_send_nothing(line: str, ctx: Context, fragment: str) -> 
     assert fragment in result.text
 
 
-def test_command_names_include_aliases() -> None:
+def test_command_names_list_commands_before_aliases() -> None:
     names = command_names()
     assert {"join", "part", "leave", "names", "who", "msg", "me", "quit", "help"} <= set(names)
-    assert names == sorted(names)
+    canonical = names[: names.index("exit")]
+    assert canonical == sorted(canonical)
+    assert names.index("join") < names.index("j")
 
 
-def test_text_is_checked_against_the_servers_max_text() -> None:
+def test_text_longer_than_the_servers_max_text_is_split_at_word_boundaries() -> None:
     roomy = Context(room="general", max_text=10_000)
     long_text = "x" * 5000
-    sent = parse(long_text, roomy)
+    roomy_send = parse(long_text, roomy)
+    assert isinstance(roomy_send, Send)
+    assert isinstance(roomy_send.message, Say)
+    assert (roomy_send.message.text, roomy_send.rest) == (long_text, ())
+    tight = Context(room="general", max_text=12)
+    sent = parse("the quick brown fox jumps", tight)
     assert isinstance(sent, Send)
-    assert isinstance(sent.message, Say)
-    assert sent.message.text == long_text
-    tight = Context(room="general", max_text=10)
-    problem = parse("x" * 11, tight)
-    assert isinstance(problem, Problem)
-    assert "10" in problem.text
-    assert isinstance(parse("/msg bob " + "y" * 11, tight), Problem)
-    assert parse("/msg bob " + "y" * 10, tight) == Send(Whisper(to="bob", text="y" * 10))
+    assert [m.text for m in sent.messages if isinstance(m, Say)] == [
+        "the quick",
+        "brown fox",
+        "jumps",
+    ]
+    whispered = parse("/msg bob " + "y" * 30, tight)
+    assert isinstance(whispered, Send)
+    assert [m.text for m in whispered.messages if isinstance(m, Whisper)] == [
+        "y" * 12,
+        "y" * 12,
+        "y" * 6,
+    ]
+    assert parse("/msg bob " + "y" * 12, tight) == Send(Whisper(to="bob", text="y" * 12))

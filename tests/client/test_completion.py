@@ -33,7 +33,12 @@ def complete(state: ChatState, text: str) -> list[str]:
 
 def test_commands_complete_at_the_start_of_the_line(state: ChatState) -> None:
     assert complete(state, "/jo") == ["/join "]
-    assert complete(state, "/n") == ["/names ", "/nick "]
+    assert complete(state, "/n") == ["/nick ", "/names "]
+
+
+def test_a_command_completes_before_its_alias(state: ChatState) -> None:
+    assert complete(state, "/j")[0] == "/join "
+    assert complete(state, "/w")[:2] == ["/wc ", "/who "]
 
 
 def test_nicks_complete_recent_speakers_first_with_a_colon_at_line_start(

@@ -28,7 +28,7 @@ def test_help_lists_every_command_then_every_key() -> None:
 
 
 def test_help_for_an_alias_explains_its_command() -> None:
-    assert help_lines("part") == ["/leave [ROOM]: leave this room or ROOM (also /part)"]
+    assert help_lines("part") == ["/leave [ROOM] [REASON]: leave this room or ROOM (also /part)"]
     assert help_lines("nosuch") == ["no such command: /nosuch"]
 
 

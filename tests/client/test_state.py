@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from chat_client.events import Connected, Disconnected, Incoming
+from chat_client.events import Connected, Disconnected, Incoming, Retrying
 from chat_client.state import ChatState
 from protocol import (
     Error,
@@ -12,10 +12,12 @@ from protocol import (
     HistoryRequest,
     Join,
     Joined,
+    Leave,
     Message,
     NickChanged,
     Presence,
     Say,
+    Topic,
     Welcome,
     Whisper,
 )
@@ -99,15 +101,32 @@ def test_a_gap_longer_than_joined_history_is_fetched_without_duplicates() -> Non
     assert h.seqs() == list(range(1, 111))
 
 
-def test_new_epoch_forgets_seen_seqs() -> None:
+def test_new_epoch_replays_history_under_a_rule_and_never_repeats_a_line() -> None:
     h = Harness()
-    h.join("general", [message(str(n), seq=n) for n in (1, 2, 3)])
+    seen = [message(f"m-{n}", seq=n, ts=1000.0 + n) for n in (1, 2, 3)]
+    h.join("general", seen)
     h.reconnect(epoch="e2")
-    h.state.apply(
-        Joined(room="general", members=["alice"], topic=None, history=[message("new", seq=1)])
-    )
-    assert h.seqs() == [1, 2, 3, 1]
-    assert any("history was reset" in line.text for line in h.state.window.lines)
+    fresh = message("after the restart", seq=4, ts=1004.0)
+    h.state.apply(Joined(room="general", members=["alice"], topic=None, history=[*seen, fresh]))
+    texts = [line.text for line in h.state.window.lines]
+    assert sum("m-1" in text for text in texts) == 1
+    rule = texts.index("-- history after server restart --")
+    assert "after the restart" in texts[rule + 1]
+    assert h.seqs() == [1, 2, 3, 4]
+    assert h.state.window.unread == 0
+    h.state.apply(message("live", seq=5, ts=1005.0))
+    assert h.seqs() == [1, 2, 3, 4, 5]
+
+
+def test_same_epoch_replay_shows_nothing_twice() -> None:
+    h = Harness()
+    h.join("general", [message(f"m-{n}", seq=n) for n in (1, 2, 3)])
+    h.reconnect(epoch="e1")
+    again = [message(f"m-{n}", seq=n) for n in (1, 2, 3)]
+    h.state.apply(Joined(room="general", members=["alice"], topic=None, history=again))
+    h.state.apply(message("m-3", seq=3))
+    assert h.seqs() == [1, 2, 3]
+    assert not any("history after" in line.text for line in h.state.window.lines)
 
 
 def test_mention_and_whisper_ring_the_bell_but_own_lines_do_not() -> None:
@@ -219,22 +238,117 @@ def test_page_up_at_the_top_asks_for_older_history() -> None:
     assert h.seqs() == list(range(1, 101))
 
 
-def test_an_error_for_a_typed_message_shows_where_it_was_typed() -> None:
+def test_a_whisper_to_nobody_closes_the_window_it_opened() -> None:
     h = Harness()
     h.join("general")
-    h.state.submit("/msg nobody hi")
-    whisper_sent = h.sent[-1]
-    assert isinstance(whisper_sent, Whisper)
+    h.state.submit("/msg nosuchnick hello")
+    sent = h.sent[-1]
+    assert isinstance(sent, Whisper)
+    assert h.state.window.name == "nosuchnick"
+    h.state.apply(Error(code="no_such_nick", message="no such nick", ref="whisper", id=sent.id))
+    assert h.state.find("nosuchnick", "query") is None
+    assert h.state.window.name == "general"
+    assert "no such nick (no_such_nick)" in h.state.window.lines[-1].text
+    h.state.submit("/help me")
+    assert "/me ACTION" in h.state.window.lines[-1].text
+
+
+def test_an_error_for_a_whisper_in_a_conversation_shows_there() -> None:
+    h = Harness()
+    h.join("general")
+    h.state.apply(whisper("are you there?", nick="carol"))
+    h.state.submit("/msg carol yes")
+    sent = h.sent[-1]
+    assert isinstance(sent, Whisper)
     h.state.submit("/switch general")
-    h.state.apply(
-        Error(code="no_such_nick", message="nobody is here", ref="whisper", id=whisper_sent.id)
-    )
-    nobody = h.state.find("nobody", "query")
-    assert nobody is not None
-    assert "nobody is here (no_such_nick)" in nobody.lines[-1].text
+    h.state.apply(Error(code="no_such_nick", message="carol left", ref="whisper", id=sent.id))
+    carol = h.state.find("carol", "query")
+    assert carol is not None
+    assert "carol left (no_such_nick)" in carol.lines[-1].text
     assert "no_such_nick" not in h.state.window.lines[-1].text
 
 
 def test_welcome_lists_the_rooms_to_join() -> None:
     h = Harness()
     assert "rooms here: general (/join ROOM)" in h.state.status.lines[-1].text
+
+
+def test_your_own_nick_change_says_you() -> None:
+    h = Harness()
+    h.join("general")
+    h.state.apply(NickChanged(old="alice", new="alicia"))
+    texts = [line.text for line in h.state.window.lines]
+    assert texts[-1].endswith("-!- you are now known as alicia")
+    assert not any("alice is now known as" in text for text in texts)
+
+
+def test_welcome_with_rooms_to_join_does_not_say_join_one() -> None:
+    state = ChatState(nick="alice", server="test:1")
+    state.welcomed(welcome("e1").model_copy(update={"rooms": []}), again=False, joining=("dev",))
+    texts = [line.text for line in state.status.lines]
+    assert texts[-1].endswith("no rooms yet: joining dev creates it")
+    assert not any("/join ROOM creates one" in text for text in texts)
+
+
+def test_topic_shows_who_set_it_and_when() -> None:
+    h = Harness()
+    h.state.now = lambda: 1_800_000_000.0
+    h.state.join("general")
+    h.state.apply(
+        Joined(
+            room="general",
+            members=["alice", "bob"],
+            topic="release on Friday",
+            history=[],
+            topic_by="bob",
+            topic_ts=1_800_000_000.0 - 3600,
+        )
+    )
+    texts = [line.text for line in h.state.window.lines]
+    assert any("topic: release on Friday (set by bob, " in text for text in texts)
+    h.state.apply(Topic(room="general", topic="cats only", by="carol"))
+    h.state.submit("/topic")
+    assert "topic: cats only (set by carol, " in h.state.window.lines[-1].text
+
+
+def test_the_status_bar_counts_down_to_the_next_attempt() -> None:
+    now = [100.0]
+    state = ChatState(nick="alice", server="test:1", clock=lambda: now[0])
+    state.handle(Disconnected("gone"))
+    state.handle(Retrying(delay=15.0, attempt=5, error=""))
+    assert state.connection == "reconnecting in 15s (try 5)"
+    now[0] += 3.2
+    assert state.connection == "reconnecting in 12s (try 5)"
+    now[0] += 20
+    assert state.connection == "reconnecting in 0s (try 5)"
+
+
+def test_url_lists_the_recent_web_addresses() -> None:
+    h = Harness()
+    h.join("general")
+    h.state.apply(message("see https://example.com/a_(b) and www.example.org.", seq=1))
+    h.state.apply(whisper("psst http://x.example/\x1b[2J", nick="carol"))
+    h.state.submit("/switch general")
+    h.state.submit("/url")
+    notes = [line.text for line in h.state.window.lines][-3:]
+    assert notes[0].endswith("general <bob> https://example.com/a_(b)")
+    assert notes[1].endswith("general <bob> www.example.org")
+    assert notes[2].endswith("carol <carol> http://x.example/^[[2J")
+
+
+def test_window_list_and_wc() -> None:
+    h = Harness()
+    h.join("general")
+    h.state.submit("/query carol")
+    h.state.submit("/window list")
+    notes = [line.text for line in h.state.window.lines][-3:]
+    assert [note.split("-!- ")[1] for note in notes] == [
+        "1: status",
+        "2: general (room)",
+        "3: carol (private)  <- here",
+    ]
+    h.state.submit("/wc")
+    assert h.state.find("carol") is None
+    h.sent.clear()
+    h.state.submit("/wc")
+    assert h.sent == [Leave(room="general")]

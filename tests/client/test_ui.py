@@ -200,7 +200,7 @@ async def test_page_up_at_the_top_loads_older_history() -> None:
             await eventually(lambda: window.first_seq == 1)
             seqs = [line.seq for line in window.lines if line.seq is not None]
             assert seqs == list(range(1, 121))
-            await eventually(lambda: "-- more --" in screen.getvalue())
+            await eventually(lambda: "-- more (" in screen.getvalue())
 
 
 async def test_topic_who_and_list_show_what_the_server_says(server: Server) -> None:

@@ -1,9 +1,23 @@
 from __future__ import annotations
 
+import calendar
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 
-from chat_client.view import NICK_COLOURS, Line, mentions, message_line, nick_colour
+import pytest
+
+from chat_client.state import ChatState
+from chat_client.view import (
+    MENTION_COLOUR,
+    NICK_COLOURS,
+    Line,
+    mentions,
+    message_line,
+    nick_colour,
+)
+from protocol import Joined, Welcome
 
 from .helpers import message
 
@@ -66,3 +80,69 @@ def test_multi_line_message_is_indented() -> None:
 def test_wide_characters_count_two_columns() -> None:
     line = Line([("", "\u4f60" * 6)], indent=0)
     assert _text(line.rows(8)) == ["\u4f60" * 4, "\u4f60" * 2]
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+SUNDAY_NOON = calendar.timegm((2026, 11, 29, 12, 0, 0))
+
+
+def test_history_of_another_day_is_dated_and_the_day_change_is_a_line(utc: None) -> None:
+    state = ChatState(nick="alice", server="test:1", now=lambda: SUNDAY_NOON)
+    state.welcomed(Welcome(nick="alice", epoch="e", server="s", rooms=[]), again=False)
+    state.join("general")
+    old = message("from yesterday", seq=1, ts=SUNDAY_NOON - 86400 - 3600)
+    state.apply(Joined(room="general", members=["alice"], topic=None, history=[old]))
+    state.apply(message("today", seq=2, ts=SUNDAY_NOON + 60))
+    state.apply(message("after midnight", seq=3, ts=SUNDAY_NOON + 12 * 3600 + 60))
+    texts = [line.text for line in state.window.lines]
+    assert "28 Nov 11:00 <bob> from yesterday" in texts
+    assert texts.count("--- Day changed to Sunday 29 Nov 2026") == 1
+    assert (
+        texts.index("--- Day changed to Sunday 29 Nov 2026")
+        == texts.index("28 Nov 11:00 <bob> from yesterday") + 1
+    )
+    assert "12:01 <bob> today" in texts
+    monday = texts.index("--- Day changed to Monday 30 Nov 2026")
+    assert texts[monday + 1] == "30 Nov 00:01 <bob> after midnight"
+
+
+def test_an_emoji_zwj_sequence_is_never_split() -> None:
+    coder = "\U0001f469\u200d\U0001f4bb"  # woman technologist: four cells as drawn here
+    for width in range(5, 16):
+        line = Line([("", "x" * 3 + coder * 4)], indent=0)
+        for row in _text(line.rows(width)):
+            assert not row.startswith("\u200d")
+            assert not row.endswith("\u200d")
+            assert "\U0001f4bb" not in row.replace(coder, "")
+
+
+def test_a_long_url_starts_its_own_row_unindented() -> None:
+    url = "https://example.com/" + "a" * 40
+    line = message_line(message(f"look at {url} now", ts=time.time()), "alice")
+    rows = _text(line.rows(40))
+    assert rows[0].rstrip().endswith("<bob> look at")
+    assert rows[1:] == [url[:40], url[40:] + " now"]
+
+
+def test_a_url_that_fits_on_an_indented_row_moves_there_whole() -> None:
+    text = "see the page https://example.com/x for it"
+    line = message_line(message(text, ts=time.time()), "alice")
+    rows = _text(line.rows(36))
+    assert rows[1].strip().startswith("https://example.com/x")
+    assert rows[1].startswith(" " * 12)
+
+
+def test_nick_colours_are_many_and_never_yours_or_the_mention_colour() -> None:
+    assert len(NICK_COLOURS) >= 20
+    assert MENTION_COLOUR not in NICK_COLOURS
+    assert all(colour.startswith("#") for colour in NICK_COLOURS)  # never the default colour
+    mine = message_line(message("hi", nick="alice"), "alice")
+    assert mine.fragments[1][0] == "class:nick.self"
