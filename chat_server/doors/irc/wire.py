@@ -53,7 +53,7 @@ MAX_CLIENT_TAGS = MAX_CLIENT_TAG_DATA + 2
 
 _COMMAND = re.compile(r"[A-Za-z]+|[0-9]{3}")
 _TAG_KEY = re.compile(r"\+?(?:[A-Za-z0-9.-]+/)?[A-Za-z0-9-]+")
-_LINE_END = re.compile(rb"[\r\n]")
+_LINE_END = re.compile(rb"\r\n?|\n")  # CRLF at once: one search a line
 _TAG_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
 
 _UNESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
