@@ -17,13 +17,15 @@ returns a reason the user asked to quit, and the caller must do so.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
-from protocol import ClientMessage, HistoryRequest, Join, SetNick, Whisper, fold
+from protocol import ClientMessage, HistoryRequest, Join, Leave, SetNick, Whisper, fold
 
 from . import commands
 from .commands import BELL_MODES, Context, Local, Problem
 from .help import help_lines
+from .ignore import toggle_ignored
 from .sanitize import sanitize
 from .view import Line, clock_text, set_by
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from .state import ChatState
 
 __all__ = ["HISTORY_PAGE", "context", "join", "load_older", "reclaim_nick", "submit"]
+
+logger = logging.getLogger(__name__)
 
 #: Messages asked for by one PageUp at the top of a room.
 HISTORY_PAGE = 50
@@ -76,12 +80,17 @@ def submit(state: ChatState, line: str) -> str | None:
             if joined is not None and joined.joined:
                 state.switch_to(joined)
     if state.link == "connected" and not state.outbox:
-        sent = [message for message in messages if state.send(message)]
+        sent = [message for message in messages if _send(state, message)]
         if len(sent) == len(messages):
             return None
         messages = messages[len(sent) :]
     _queue(state, line, messages)
     return None
+
+
+def _send(state: ChatState, message: ClientMessage) -> bool:
+    """Send ``message``; a join or leave at the server's pace (:mod:`chat_client.pacing`)."""
+    return state.pacer.send(message) if isinstance(message, Join | Leave) else state.send(message)
 
 
 def _with_id(state: ChatState, message: ClientMessage) -> ClientMessage:
@@ -120,7 +129,7 @@ def join(state: ChatState, room: str, *, switch: bool = True) -> bool:
     """
     if switch:
         state.switch_on_join.add(fold(room))
-    return state.send(Join(room=room))
+    return state.pacer.send(Join(room=room))
 
 
 def load_older(state: ChatState) -> None:
@@ -193,6 +202,8 @@ def _local(state: ChatState, result: Local) -> str | None:
         _lastlog(state, arg)
     elif action == "url":
         _urls(state, int(arg))
+    elif action in ("ignore", "unignore"):
+        toggle_ignored(state, arg, on=action == "ignore")
     return None
 
 

@@ -23,7 +23,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.input import Input
@@ -64,6 +65,8 @@ class ChatClient:
         logs: ChatLog | None = None,
         input: Input | None = None,
         output: Output | None = None,
+        ignored: Iterable[str] = (),
+        ignore_file: Path | None = None,
     ) -> None:
         self.connection = connection
         self.rooms = list(rooms)
@@ -75,6 +78,8 @@ class ChatClient:
             ring=self._ring,
             scrollback=scrollback,
             bell=bell,
+            ignored=ignored,
+            ignore_file=ignore_file,
         )
         self.state.nick_changed = self._nick_changed
         self.state.reconnect = connection.drop

@@ -53,6 +53,7 @@ from . import commands
 from .commands import Context, Local, Problem
 from .events import Disconnected, Event, GaveUp, Incoming
 from .link import ConnectFailed, Endpoint, Refused
+from .pacing import Pacer
 from .reconnect import Connection
 from .sanitize import sanitize
 
@@ -149,6 +150,7 @@ class BatchClient:
         self._pace = 0.0
         self._lost: asyncio.Future[str] | None = None
         self._joining: dict[str, asyncio.Future[None]] = {}
+        self._pacer: Pacer | None = None
         #: Set when a line could not be sent (the exit status is then 1).
         self.failed = False
 
@@ -186,12 +188,16 @@ class BatchClient:
 
     async def _session(self, lines: AsyncIterator[str]) -> int:
         loop = asyncio.get_running_loop()
+        welcome = self.connection.welcome
+        # Joins cost a rate token: more --room than the server's burst are paced.
+        self._pacer = pacer = Pacer(self.connection.send, loop.time, loop.call_later)
+        if welcome is not None:
+            pacer.limits(welcome.rate, welcome.burst)
         for room in self.rooms:
             self._joining[fold(room)] = loop.create_future()
-            self.connection.send(Join(room=room))
+            pacer.send(Join(room=room))
         for waiter in list(self._joining.values()):
             await self._unless_lost(waiter)
-        welcome = self.connection.welcome
         context = Context(
             room=self.rooms[0] if self.rooms else None,
             max_text=(welcome and welcome.max_text) or DEFAULT_MAX_TEXT,
@@ -309,6 +315,9 @@ class BatchClient:
         elif isinstance(message, Joined):
             self._joined(fold(message.room))
         elif isinstance(message, Error):
+            pacer = self._pacer
+            if message.code == "rate_limited" and pacer is not None and pacer.refused(message.id):
+                return  # a paced join: it goes again once a token is back
             if message.code != "rate_limited" or message.id not in self._pending:
                 self._refused(f"{sanitize(message.message)} ({sanitize(message.code)})")
             if message.ref == "join" and self._joining:

@@ -25,6 +25,7 @@ from protocol import is_valid_nick, is_valid_room
 from . import discovery_cli, settings
 from .batch import BatchClient, read_lines
 from .commands import BELL_MODES
+from .ignore import ignored_in
 from .link import ConnectFailed, Endpoint, Refused, alternative_nick
 from .logs import ChatLog, logs_dir
 from .reconnect import Connection
@@ -143,7 +144,8 @@ def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; returns the exit status."""
     parser = _parser()
-    args = settings.load(parser, argv).args
+    loaded = settings.load(parser, argv)
+    args = loaded.args
     discovery_cli.check(parser, args)
     try:
         host, port = parse_address(args.address)
@@ -182,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if batch:
             return asyncio.run(_batch(endpoint, args.nick, rooms, args.password))
-        return asyncio.run(_interactive(endpoint, args, rooms))
+        return asyncio.run(_interactive(endpoint, args, rooms, loaded))
     except KeyboardInterrupt:
         return 130
     except EOFError:  # Ctrl-D at the nick prompt
@@ -219,7 +221,9 @@ async def _ask(question: str, default: str) -> str:
 PASSWORD_TRIES = 3
 
 
-async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list[str]) -> int:
+async def _interactive(
+    endpoint: Endpoint, args: argparse.Namespace, rooms: list[str], loaded: settings.Settings
+) -> int:
     from .app import ChatClient
     from .locate import Declined, ask_password, locate, prompt_password
 
@@ -266,6 +270,12 @@ async def _interactive(endpoint: Endpoint, args: argparse.Namespace, rooms: list
             connection.nick = await _ask("nick: ", alternative_nick(connection.nick))
     logs = None if args.no_logs else ChatLog(logs_dir(), str(endpoint))
     client = ChatClient(
-        connection, rooms=rooms, scrollback=args.scrollback, bell=args.bell, logs=logs
+        connection,
+        rooms=rooms,
+        scrollback=args.scrollback,
+        bell=args.bell,
+        logs=logs,
+        ignored=ignored_in(loaded.file),
+        ignore_file=loaded.path,
     )
     return await client.run(welcome)

@@ -13,14 +13,9 @@ completion read the same table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
-
 from pydantic import ValidationError
 
 from protocol import (
-    DEFAULT_MAX_TEXT,
     ClientMessage,
     Join,
     Leave,
@@ -35,6 +30,8 @@ from protocol import (
     is_valid_room,
 )
 
+from .op_commands import OP_COMMANDS
+from .results import BellMode, Command, Context, Local, LocalAction, Problem, Result, Send
 from .split import split_text
 
 __all__ = [
@@ -51,67 +48,7 @@ __all__ = [
     "parse",
 ]
 
-BellMode = Literal["on", "off", "mentions"]
 BELL_MODES: tuple[BellMode, ...] = ("on", "off", "mentions")
-
-LocalAction = Literal[
-    "switch", "query", "close", "bell", "help", "quit", "clear", "show_topic", "reconnect",
-    "window_list", "lastlog", "url",
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where the line was typed: a room window, a private window, or neither."""
-
-    room: str | None = None
-    query: str | None = None
-    #: The server's longest text, from ``welcome`` (the protocol's default until then).
-    max_text: int = DEFAULT_MAX_TEXT
-    #: The rooms joined, folded (``/leave WORD`` is a room if it names one of them).
-    joined: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Send:
-    """Send ``message``, then each of ``rest``, to the server (assign ``id`` s first)."""
-
-    message: ClientMessage
-    #: More messages for the same line: the later parts of a long text.
-    rest: tuple[ClientMessage, ...] = ()
-
-    @property
-    def messages(self) -> tuple[ClientMessage, ...]:
-        """Every message to send, in order."""
-        return (self.message, *self.rest)
-
-
-@dataclass(frozen=True)
-class Local:
-    """Do ``action`` in the client; ``arg`` is its (already checked) argument."""
-
-    action: LocalAction
-    arg: str = ""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Nothing is sent; show ``text`` to the user."""
-
-    text: str
-
-
-Result = Send | Local | Problem
-Handler = Callable[[str, Context], Result]
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    usage: str
-    summary: str
-    handler: Handler
-    aliases: tuple[str, ...] = ()
 
 
 def _room_arg(arg: str) -> str:
@@ -326,6 +263,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("url", "/url [COUNT]", "list the last web addresses seen (10)", _url),
     Command("say", "/say TEXT", "send TEXT as is, even if it starts with /", _say_command),
+    *OP_COMMANDS,
     Command("help", "/help [COMMAND]", "list the commands, or explain one", _help),
     Command("reconnect", "/reconnect", "drop the connection and connect again", _reconnect),
     Command("quit", "/quit [REASON]", "disconnect and exit", _quit, ("exit",)),

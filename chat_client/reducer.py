@@ -40,7 +40,7 @@ from protocol import (
     fold,
 )
 
-from . import outbox, replay
+from . import moderation, outbox, replay
 from .events import Connected, Disconnected, Event, GaveUp, Incoming, Retrying
 from .view import whisper_line
 
@@ -66,6 +66,7 @@ def handle(state: ChatState, event: Event) -> None:
                 if window.older == "loading":
                     window.older = "idle"
             state.reclaiming.clear()
+            state.pacer.clear()
         case Retrying(delay=delay, attempt=attempt, error=error):
             state.link = "waiting"
             state.retry_at = state.clock() + delay
@@ -89,6 +90,7 @@ def welcomed(
     state.link = "connected"
     state.server_name = welcome.server
     state.max_text = welcome.max_text or DEFAULT_MAX_TEXT
+    state.pacer.limits(welcome.rate, welcome.burst)
     state.nick = welcome.nick
     if not again:
         state.wanted_nick = welcome.nick
@@ -112,8 +114,8 @@ def welcomed(
                 f"(taking {state.wanted_nick} back when it is free)",
                 window,
             )
-    for room in state.wanted.values():
-        state.send(Join(room=room))
+    for room in state.wanted.values():  # paced: more rooms than burst are not refused
+        state.pacer.send(Join(room=room))
     outbox.flush(state)
 
 
@@ -162,6 +164,8 @@ def apply(state: ChatState, message: ServerMessage) -> None:
             _error(state, message)
         case Bye(reason=reason):
             state.error(f"the server said bye: {reason}", state.status)
+        case _:
+            moderation.apply(state, message)
 
 
 def _joined(state: ChatState, joined: Joined) -> None:
@@ -190,6 +194,8 @@ def _whisper(state: ChatState, message: WhisperMessage) -> None:
     if mine and message.id is not None:
         state.typed_in.pop(message.id, None)
         state.tentative.pop(message.id, None)
+    if not mine and fold(message.from_) in state.ignored:
+        return
     other = message.to if mine else message.from_
     window = state.open_window("query", other)
     line = whisper_line(message, state.nick, now=state.now)
@@ -209,6 +215,8 @@ def _presence(state: ChatState, presence: Presence) -> None:
         state.info(f"{presence.nick} has joined {presence.room}", window, "class:join")
         return
     window.members.pop(key, None)
+    window.ops.discard(key)
+    window.voiced.discard(key)
     why = f" ({presence.reason})" if presence.reason else ""
     verb = "left" if presence.event == "leave" else "quit"
     state.info(f"{presence.nick} has {verb}{why}", window, "class:part")
@@ -233,6 +241,10 @@ def _nick_changed(state: ChatState, change: NickChanged) -> None:
         if window.kind == "room" and old in window.members:
             del window.members[old]
             window.members[new] = change.new
+            for ranks in (window.ops, window.voiced):
+                if old in ranks:
+                    ranks.discard(old)
+                    ranks.add(new)
             window.speakers = [new if key == old else key for key in window.speakers]
             state.info(said, window)
         elif window.kind == "query" and window.key == old:
@@ -268,12 +280,25 @@ def _members(state: ChatState, members: Members) -> None:
     window = state.find(members.room, "room")
     if window is not None and window.joined:
         window.members = {fold(nick): nick for nick in members.members}
+        if not members.truncated:
+            window.ops = {fold(nick) for nick in members.ops}
+            window.voiced = {fold(nick) for nick in members.voiced}
+    ops, voiced = {fold(n) for n in members.ops}, {fold(n) for n in members.voiced}
+    away = {fold(n) for n in members.away}
+
+    def marked(nick: str) -> str:
+        key = fold(nick)
+        mark = "@" if key in ops else "+" if key in voiced else ""
+        return mark + nick + (" (away)" if key in away else "")
+
     more = " ..." if members.truncated else ""
-    names = " ".join(members.members)
+    names = " ".join(map(marked, members.members))
     state.info(f"{members.room} ({len(members.members)}): {names}{more}")
 
 
 def _error(state: ChatState, error: Error) -> None:
+    if error.code == "rate_limited" and state.pacer.refused(error.id):
+        return  # a paced join or leave: it is sent again once a token is back
     if error.ref == "history":
         for window in state.windows:
             if window.older == "loading":

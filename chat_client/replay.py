@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from protocol import History, HistoryRequest, Joined, Message, fold
+from protocol import History, HistoryRequest, Joined, Message, RoomModes, fold
 
+from .moderation import describe_modes
 from .view import Line, message_key, message_line, rule_line, set_by
 from .windows import Window
 
@@ -51,6 +52,9 @@ def _show(state: ChatState, window: Window, message: Message, *, live: bool) -> 
         state.typed_in.pop(message.id, None)
     if window.last_seq is not None and message.seq <= window.last_seq:
         return
+    if not mine and fold(message.from_) in state.ignored:
+        window.skip(message.seq)  # seen, so no gap is fetched for it, but not shown
+        return
     line = message_line(message, state.nick, now=state.now, log=live)
     window.add_message(line)
     window.spoke(message.from_)
@@ -65,6 +69,9 @@ def joined(state: ChatState, joined: Joined) -> None:
     window.name = joined.room
     window.joined = True
     window.members = {fold(nick): nick for nick in joined.members}
+    window.ops = {fold(nick) for nick in joined.ops}
+    window.voiced = {fold(nick) for nick in joined.voiced}
+    window.modes = joined.modes
     if joined.topic != window.topic or joined.topic_by is not None:
         window.topic_by, window.topic_ts = joined.topic_by, joined.topic_ts
     window.topic = joined.topic
@@ -78,7 +85,9 @@ def joined(state: ChatState, joined: Joined) -> None:
             state.info(f"topic: {joined.topic}{set_by(window, state.now())}", window)
         for m in history_:
             _show(state, window, m, live=False)
-        state.info(f"members: {' '.join(joined.members)}", window)
+        state.info(f"members: {' '.join(map(window.marked, joined.members))}", window)
+        if joined.modes != RoomModes():
+            state.info(f"modes: {describe_modes(joined.modes)}", window)
         return
     last = window.last_seq if window.last_seq is not None else 0
     missed = [m for m in history_ if m.seq > last]
@@ -133,7 +142,11 @@ def history(state: ChatState, history: History) -> None:
     if first is None and window.last_seq is not None:
         first = window.last_seq + 1  # after /clear: everything up to the newest seen
     older = [m for m in messages if first is None or m.seq < first]
-    lines: list[Line] = [message_line(m, state.nick, now=state.now, log=False) for m in older]
+    lines: list[Line] = [
+        message_line(m, state.nick, now=state.now, log=False)
+        for m in older
+        if fold(m.from_) not in state.ignored
+    ]
     window.older = "idle"
     if not older or older[0].seq <= 1:
         window.older = "done"

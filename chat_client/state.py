@@ -24,16 +24,18 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
-from protocol import DEFAULT_MAX_TEXT, ServerMessage, Welcome
+from protocol import DEFAULT_MAX_TEXT, ServerMessage, Welcome, fold
 
 from . import actions, reducer
 from .commands import BellMode
 from .events import Event
 from .outbox import Outbox
+from .pacing import Later, Pacer
 from .urls import RecentUrls
 from .view import Line, system_line
 from .windows import DEFAULT_SCROLLBACK, Window, WindowKind, Windows
@@ -64,6 +66,9 @@ class ChatState:
         bell: BellMode = "mentions",
         now: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
+        ignored: Iterable[str] = (),
+        ignore_file: Path | None = None,
+        later: Later | None = None,
     ) -> None:
         self.nick = nick
         #: The nick the user chose: taken back when the server gave us another.
@@ -92,6 +97,14 @@ class ChatState:
         self.switch_on_join: set[str] = set()
         #: Where each unanswered say/whisper was typed, so an error lands there.
         self.typed_in: dict[str, Window] = {}
+        #: Folded nicks whose messages, whispers and files are hidden (``/ignore``),
+        #: kept in ``ignore_file`` (none: not kept).
+        self.ignored: set[str] = {fold(nick) for nick in ignored}
+        self.ignore_file = ignore_file
+        #: Joins and leaves go through it, at the server's rate (see chat_client.pacing).
+        self.pacer = (
+            Pacer(self._send_now, clock) if later is None else Pacer(self._send_now, clock, later)
+        )
         #: Private windows opened by a whisper not yet echoed, and where it was typed:
         #: closed again if the whisper is refused.
         self.tentative: dict[str, tuple[Window, Window]] = {}
@@ -148,6 +161,9 @@ class ChatState:
     def reclaim_nick(self) -> None:
         """Ask for :attr:`wanted_nick` again if the server gave us another one."""
         actions.reclaim_nick(self)
+
+    def _send_now(self, message: BaseModel) -> bool:
+        return self.send(message)
 
     def next_id(self) -> str:
         """A fresh ``id`` for a message this client sends."""

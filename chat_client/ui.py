@@ -126,8 +126,9 @@ class ChatCompleter(Completer):
                 return
         suffix = ": " if head == "" else " "
         me = fold(self.state.nick)
-        others = [nick for nick in self.state.window.completion_nicks() if fold(nick) != me]
-        yield from _matching(prefix, others, suffix=suffix)
+        window = self.state.window
+        others = [nick for nick in window.completion_nicks() if fold(nick) != me]
+        yield from _matching(prefix, others, suffix=suffix, shown=window.marked)
 
     def _rooms(self) -> list[str]:
         joined = [w.name for w in self.state.windows if w.kind == "room"]
@@ -144,16 +145,22 @@ class ChatCompleter(Completer):
 
 
 def _matching(
-    prefix: str, candidates: Iterable[str], *, suffix: str = "", replace: int | None = None
+    prefix: str,
+    candidates: Iterable[str],
+    *,
+    suffix: str = "",
+    replace: int | None = None,
+    shown: Callable[[str], str] = str,
 ) -> Iterable[Completion]:
+    """Completions of ``prefix``; ``shown`` is how a candidate is displayed (``@op``)."""
     key = fold(prefix)
     for candidate in candidates:
         if fold(candidate).startswith(key) and candidate:
-            shown = sanitize(candidate)
+            text = sanitize(candidate)
             yield Completion(
-                shown + suffix,
+                text + suffix,
                 start_position=-(len(prefix) if replace is None else replace),
-                display=shown,
+                display=sanitize(shown(candidate)),
             )
 
 

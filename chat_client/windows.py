@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, overload
 
-from protocol import Message, fold
+from protocol import Message, RoomModes, fold
 
 from .view import Line, day_line, local_day
 
@@ -61,6 +61,10 @@ class Window:
     older: Literal["idle", "loading", "done"] = "idle"
     #: While filling a gap after a reconnect: messages held back, in seq order.
     catchup: list[Message] | None = None
+    #: Folded nicks of the room's ops and voiced members; the room's modes.
+    ops: set[str] = field(default_factory=set)
+    voiced: set[str] = field(default_factory=set)
+    modes: RoomModes = field(default_factory=RoomModes)
     #: The server's history was reset (a new epoch): the next ``joined`` replays it as history.
     restarted: bool = False
     #: Lines ever added at the bottom.
@@ -112,6 +116,17 @@ class Window:
         if self.first_seq is None:
             self.first_seq = line.seq
         self.last_seq = line.seq
+
+    def skip(self, seq: int) -> None:
+        """Note a room message that is not shown (an ignored nick's): its seq was seen."""
+        if self.first_seq is None:
+            self.first_seq = seq
+        self.last_seq = seq
+
+    def marked(self, nick: str) -> str:
+        """``nick`` as ``/who`` shows it: ``@`` for an op, ``+`` for a voiced member."""
+        key = fold(nick)
+        return ("@" if key in self.ops else "+" if key in self.voiced else "") + nick
 
     def prepend(self, lines: list[Line]) -> None:
         """Put older lines above the others, as many as the cap leaves room for."""

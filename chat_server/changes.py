@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from protocol import Message, WhisperMessage
+from protocol import BanEntry, Message, Notice, WhisperMessage, fold
 
 
 class StoreError(Exception):
@@ -46,6 +46,8 @@ class TopicSet:
     room: str
     topic: str | None
     by: str
+    #: When it was set (unix seconds); ``None`` from a store that did not keep it.
+    ts: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,134 @@ class Whispered:
     message: WhisperMessage
 
 
-Change = Posted | TopicSet | Forgotten | Entered | Departed | Quit | Renamed | Whispered
+# --- moderation (docs/protocol.md, "Moderation" and "Away and whois") -------
+#
+# A local store applies these at once; a shared store hands them back to every
+# node, the one that made them included, in one order.  Only ``BanSet`` and
+# ``BanLifted`` outlive the process (SQLite, Redis); the others are the state
+# of rooms with members, forgotten when a room empties.
+
+
+@dataclass(frozen=True, slots=True)
+class RankSet:
+    """``nick`` became (``on``) or is no longer an op or a voiced member of ``room``.
+
+    ``by`` is empty for the first member of an empty room: nobody is told.
+    """
+
+    room: str
+    nick: str
+    rank: Literal["op", "voice"]
+    on: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModesSet:
+    """Some of ``room``'s five modes changed (``modes`` names only those)."""
+
+    room: str
+    modes: dict[str, bool | str | int | None]
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class MuteSet:
+    """``nick`` is muted in ``room`` until ``until`` (``None``: until lifted), or unmuted."""
+
+    room: str
+    nick: str
+    on: bool
+    by: str
+    until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InviteMade:
+    """``nick`` may join ``room`` once past its modes until ``until`` (unix seconds)."""
+
+    room: str
+    nick: str
+    by: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """``nick`` was kicked out of ``room`` (by hand, or by a ban that matched them)."""
+
+    room: str
+    nick: str
+    by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BanSet:
+    """``ban`` holds in ``room`` (replacing a ban of the same nick or address).
+
+    The node holding a matching member kicks it (:class:`Removed`).
+    """
+
+    room: str
+    ban: BanEntry
+
+
+def ban_key(nick: str | None, address: str | None) -> str:
+    """What makes two bans of a room the same ban: ``n:NICK`` (folded) or ``a:ADDRESS``."""
+    return f"n:{fold(nick)}" if nick is not None else f"a:{address}"
+
+
+@dataclass(frozen=True, slots=True)
+class BanLifted:
+    """The ban of ``nick`` or ``address`` in ``room`` is gone."""
+
+    room: str
+    by: str
+    nick: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KillOrdered:
+    """The node holding ``nick`` closes it (``bye`` ``killed``); ``reason`` is what rooms hear."""
+
+    nick: str
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSent:
+    """A server operator's ``notice``, for every welcomed connection on every node."""
+
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class AwaySet:
+    """``nick`` is away (``text``) or back (``None``)."""
+
+    nick: str
+    text: str | None
+
+
+Moderation = (
+    RankSet
+    | ModesSet
+    | MuteSet
+    | InviteMade
+    | Removed
+    | BanSet
+    | BanLifted
+    | KillOrdered
+    | NoticeSent
+    | AwaySet
+)
+
+Change = (
+    Posted | TopicSet | Forgotten | Entered | Departed | Quit | Renamed | Whispered | Moderation
+)
 
 
 # --- what a store loads ----------------------------------------------------
@@ -108,6 +237,9 @@ class RoomState:
     name: str
     seq: int = 0
     topic: str | None = None
+    #: Who set the topic, and when (unix seconds), if the store kept it.
+    topic_by: str | None = None
+    topic_ts: float | None = None
     #: The newest kept messages, oldest first.
     history: list[Message] = field(default_factory=list)
     #: Nicks of members: on other nodes when a store loads it, on this node
@@ -121,6 +253,8 @@ class Snapshot:
 
     epoch: str | None = None
     rooms: list[RoomState] = field(default_factory=list)
+    #: Every ban the store keeps, of rooms that exist or not (expired ones may be among them).
+    bans: list[BanSet] = field(default_factory=list)
 
 
 # --- the two sides of the boundary -----------------------------------------
@@ -145,7 +279,8 @@ class Feed(Protocol):
         """The store was lost: tell the clients; changes wait until it returns."""
 
     def local_state(self) -> Snapshot:
-        """This node's rooms, with its own members, to re-seed a store that lost them."""
+        """This node's rooms, with its own members, and the bans it knows, to re-seed a
+        store that lost them."""
 
     def local_nicks(self) -> list[str]:
         """The nicks of this node's welcomed members."""
@@ -182,3 +317,6 @@ class Store(Protocol):
 
     async def nick_exists(self, nick: str) -> str | None:
         """The spelling of ``nick`` if anybody on any node holds it."""
+
+    def health(self) -> str:
+        """One line for people on the store's state (``memory``, ``ok``, ``unreachable``...)."""

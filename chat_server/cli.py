@@ -1,7 +1,8 @@
 """``chat-server``: the command line over :class:`chat_server.config.Config`.
 
 Every option also comes from the environment as ``CHAT_`` + its name in
-capitals (``--max-frame`` is ``CHAT_MAX_FRAME``); a flag beats the environment.
+capitals (``--max-frame`` is ``CHAT_MAX_FRAME``) and from the ``--config`` TOML
+file; a flag beats the environment, which beats the file.
 A switch (``--no-advertise``) is on in the environment as ``1``, ``true`` or
 ``yes`` and off as ``0``, ``false``, ``no`` or empty.
 """
@@ -16,11 +17,13 @@ import os
 import signal
 import ssl
 import sys
+import tomllib
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, NoReturn
 
 from . import __version__
 from .config import Config, ConfigError
+from .doors.admin import AdminSocketError
 from .server import Server, lan_addresses, make_tls_context
 from .storage import StoreError, make_store
 
@@ -46,6 +49,8 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("tls-key", str, "the private key of --tls-cert (PEM)"),
     ("log-level", str, "debug, info, warning or error"),
     ("motd", str, "message of the day sent in welcome"),
+    ("admin-socket", str, "Unix socket for chat-admin (mode 0600, this user and root only)"),
+    ("oper-password", str, "password of the oper request (server operators)"),
     ("max-per-address", int, "connections at once from one address (loopback exempt; 0: no cap)"),
     ("hello-max-frame", int, "largest frame accepted before welcome"),
     ("sndbuf", int, "kernel send buffer per connection in bytes (0: kernel autotuning)"),
@@ -78,85 +83,145 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    """The parser of CLI.md; an invalid ``CHAT_*`` value exits 2 naming the variable."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of CLI.md; only the flags given end up in its namespace."""
     parser = _Parser(
         prog="chat-server",
-        description="hubbub: a LAN chat hub. Every option can also be set as CHAT_<OPTION>.",
+        description="hubbub: a LAN chat hub. Every option can also be set as CHAT_<OPTION> "
+        "or in the --config file; a flag beats the environment, which beats the file.",
+        argument_default=argparse.SUPPRESS,
     )
     defaults = Config()
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read options from this TOML file (keys are the option names) [CHAT_CONFIG]",
+    )
     for option, kind, text in OPTIONS:
         attribute = option.replace("-", "_")
-        default = getattr(defaults, attribute)
-        if env_name(option) in environ:
-            raw = environ[env_name(option)]
-            try:
-                default = kind(raw)
-            except ValueError:
-                parser.error(f"{env_name(option)}: invalid {kind.__name__} value: {raw!r}")
         parser.add_argument(
             f"--{option}",
             type=kind,
-            default=default,
             metavar=attribute.upper(),
             help=f"{text} [{env_name(option)}; default: {getattr(defaults, attribute)}]",
         )
     for switch, text in SWITCHES:
-        raw = environ.get(env_name(switch), "").strip().lower()
-        if raw not in SWITCH_ON | SWITCH_OFF:
-            parser.error(
-                f"{env_name(switch)}: invalid switch value {environ[env_name(switch)]!r}"
-                " (on: 1, true, yes; off: 0, false, no or empty)"
-            )
         parser.add_argument(
-            f"--{switch}",
-            action="store_true",
-            default=raw in SWITCH_ON,
-            help=f"{text} [{env_name(switch)}=1]",
+            f"--{switch}", action="store_true", help=f"{text} [{env_name(switch)}=1]"
         )
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
     return parser
 
 
+def read_config_file(path: str) -> dict[str, Any]:
+    """The options of a TOML file, by option name, typed; raises ConfigError (one line)."""
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as exc:
+        raise ConfigError(f"--config {path}: cannot read it: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config {path}: not valid TOML: {exc}") from None
+    kinds = {option: kind for option, kind, _ in OPTIONS}
+    switches = {switch for switch, _ in SWITCHES}
+    values: dict[str, Any] = {}
+    for option, value in data.items():
+        where = f"--config {path}"
+        if option in switches:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: {option}: expected true or false")
+            values[option] = value
+            continue
+        kind = kinds.get(option)
+        if kind is None:
+            raise ConfigError(f"{where}: unknown option {option!r}")
+        values[option] = _typed(option, kind, value, where)
+    return values
+
+
+def _typed(option: str, kind: Callable[[str], Any], value: object, where: str) -> Any:
+    """``value`` as the option's type: a string is parsed, a TOML number taken as it is."""
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            name = getattr(kind, "__name__", "")
+            raise ConfigError(f"{where}: invalid {name} value for {option}: {value!r}") from None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is float and number:
+        return float(value)  # type: ignore[arg-type]
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ConfigError(f"{where}: {option}: expected {getattr(kind, '__name__', kind)}")
+
+
+def load_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Config:
+    """A :class:`Config` from the ``--config`` file, ``environ`` and ``argv``, in that order
+    of strength (a flag wins).
+
+    Raises :class:`ConfigError` with one line for people; an invalid flag
+    exits 2 as argparse does.
+    """
+    args = vars(build_parser().parse_args(argv))
+    path = args.pop("config", None) or environ.get("CHAT_CONFIG") or None
+    values: dict[str, Any] = read_config_file(path) if path else {}
+    for option, kind, _ in OPTIONS:
+        name = env_name(option)
+        if name in environ:
+            values[option] = _typed(option, kind, environ[name], name)
+    for switch, _ in SWITCHES:
+        name = env_name(switch)
+        raw = environ.get(name, "").strip().lower()
+        if raw not in SWITCH_ON | SWITCH_OFF:
+            raise ConfigError(
+                f"{name}: invalid switch value {environ[name]!r}"
+                " (on: 1, true, yes; off: 0, false, no or empty)"
+            )
+        if raw:
+            values[switch] = raw in SWITCH_ON
+    names = [option for option, _, _ in OPTIONS] + [switch for switch, _ in SWITCHES]
+    for option in names:
+        attribute = option.replace("-", "_")
+        if attribute in args:
+            values[option] = args[attribute]
+    return Config(**{option.replace("-", "_"): value for option, value in values.items()})
+
+
 def parse_args(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> Config:
-    """Build a :class:`Config` from flags and ``CHAT_*`` variables.
+    """Build a :class:`Config` from the ``--config`` file, ``CHAT_*`` variables and flags.
 
     Exits 2 with a one-line message, as argparse does, on any invalid value,
     including a TLS certificate or key that cannot be loaded.
     """
-    parser = build_parser(os.environ if environ is None else environ)
-    args = parser.parse_args(argv)
-    names = [option for option, _, _ in OPTIONS] + [switch for switch, _ in SWITCHES]
     try:
-        config = Config(
-            **{name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name in names}
-        )
+        config = load_config(argv, os.environ if environ is None else environ)
     except ConfigError as exc:
-        parser.error(str(exc))
+        build_parser().error(str(exc))
     if config.tls_cert and config.tls_key:
         try:
             make_tls_context(config.tls_cert, config.tls_key)
         except (OSError, ssl.SSLError) as exc:
-            parser.error(f"--tls-cert/--tls-key: cannot load: {exc}")
+            build_parser().error(f"--tls-cert/--tls-key: cannot load: {exc}")
     return config
 
 
-async def serve(config: Config) -> None:
-    """Run until SIGINT or SIGTERM, then shut down gracefully."""
-    server = Server(config, make_store(config))
-    await server.start()
-    stop = asyncio.Event()
+async def serve(config: Config, reloader: Callable[[], Config] | None = None) -> None:
+    """Run until SIGINT, SIGTERM or the admin console's ``shutdown``, then shut down
+    gracefully; SIGHUP reloads the settings (``reloader`` reads them again)."""
+    server = Server(config, make_store(config), reloader=reloader)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, server.stop.set)
+    loop.add_signal_handler(signal.SIGHUP, server.reload_logged)
+    await server.start()
     print(f"hubbub {__version__} listening on {config.host}:{server.port}", flush=True)
     if config.host in ("0.0.0.0", "::", ""):
         for address in lan_addresses():
             log.info("reachable on the LAN at %s:%d", address, server.port)
     try:
-        await stop.wait()
+        await server.stop.wait()
         log.info("shutting down")
     finally:
         await server.shutdown()
@@ -207,7 +272,9 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    environ = dict(os.environ)  # a reload reads the environment the process started with
+    config = parse_args(argv, environ)
     logging.basicConfig(
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -219,8 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("zeroconf").setLevel(logging.DEBUG if debug else logging.CRITICAL)
     raise_fd_limit(config.max_clients)
     try:
-        _run(serve(config))
-    except StoreError as exc:
+        _run(serve(config, lambda: load_config(argv, environ)))
+    except (StoreError, AdminSocketError) as exc:
         print(f"chat-server: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

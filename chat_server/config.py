@@ -43,6 +43,10 @@ class Config:
     tls_cert: str | None = None
     tls_key: str | None = None
     log_level: str = "info"
+    #: Unix socket of the admin console (``chat-admin``); ``None``: no console.
+    admin_socket: str | None = None
+    #: Password of the ``oper`` request (server operators); ``None``: ``oper`` always fails.
+    oper_password: str | None = None
     #: Extra settings beyond CLI.md's table.
     motd: str | None = None
     #: Connections at once from one remote address; loopback is exempt; 0 = no cap.
@@ -138,6 +142,16 @@ class Config:
             self.irc_server_name is None or is_server_name(self.irc_server_name),
             "irc-server-name",
             "must be 1-63 letters, digits, '.', '-' or '_', starting with a letter or digit",
+        )
+        require(
+            self.admin_socket is None or self.admin_socket != "",
+            "admin-socket",
+            "must be a file path",
+        )
+        require(
+            self.oper_password is None or self.oper_password != "",
+            "oper-password",
+            "must not be empty",
         )
         require(
             self.name.isprintable() and 0 < len(self.name.encode()) <= MAX_NAME_BYTES,

@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator, Callable
 
 from . import __version__
 from .changes import Store
-from .config import Config
+from .config import Config, ConfigError
 from .discovery import Advertisement, Advertiser
+from .doors.admin import AdminDoor
 from .doors.base import Door, Outbox
 from .doors.irc.door import IrcDoor
 from .doors.native import NativeDoor
@@ -29,6 +30,9 @@ from .hub import Hub
 from .storage import make_store
 
 log = logging.getLogger(__name__)
+
+#: Options a running server cannot change (a reload names them and keeps them).
+RESTART_OPTIONS = ("host", "port", "db", "redis", "irc-port", "admin-socket", "node-ttl")
 
 #: What ``welcome.server`` says.
 SERVER_NAME = f"hubbub {__version__}"
@@ -47,6 +51,8 @@ class Server:
 
     ``store`` is where rooms and messages live (not opened yet); ``clock``
     (monotonic) runs liveness and rate limits, ``wall_clock`` stamps messages.
+    ``reloader`` reads the settings again for :meth:`reload` (SIGHUP, the
+    admin console's ``reload``); without one a reload re-applies ``config``.
     """
 
     def __init__(
@@ -56,16 +62,25 @@ class Server:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        reloader: Callable[[], Config] | None = None,
     ) -> None:
         self.config = config
         self.hub = Hub(config, store, server_name=SERVER_NAME, wall_clock=wall_clock, clock=clock)
         self._clock = clock
+        self._reloader = reloader
         self.doors: list[Door] = []
+        self.admin: AdminDoor | None = None
+        #: Set when someone asks the server to stop (a signal, the admin console).
+        self.stop = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._irc: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._outbox: Outbox | None = None
+        self._tls: ssl.SSLContext | None = None
         #: The mDNS advertisement, from start() unless ``config.no_advertise``.
         self.advertiser: Advertiser | None = None
+        #: A reload replacing the advertisement (withdraw the old one, then announce).
+        self._readvertising: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -85,23 +100,34 @@ class Server:
     async def start(self) -> None:
         """Open the store, bind and start accepting.
 
-        Raises ``OSError`` if the address is unusable and
-        :class:`~chat_server.changes.StoreError` if the store is.
+        Raises ``OSError`` if the address is unusable,
+        :class:`~chat_server.changes.StoreError` if the store is, and
+        :class:`~chat_server.doors.admin.AdminSocketError` if the admin socket is.
         """
         config = self.config
+        if config.admin_socket is not None:
+            self.admin = AdminDoor(self, config.admin_socket)
+            self.admin.bind()  # first: nothing else is left behind if it fails
+        try:
+            await self._start(config)
+        except BaseException:
+            if self.admin is not None:  # the socket file goes with the failed start
+                await self.admin.close()
+            raise
+
+    async def _start(self, config: Config) -> None:
         await self.hub.open()
-        tls = None
         if config.tls_cert and config.tls_key:
-            tls = make_tls_context(config.tls_cert, config.tls_key)
+            self._tls = make_tls_context(config.tls_cert, config.tls_key)
         loop = asyncio.get_running_loop()
-        outbox = Outbox(loop, config.flush_interval)
+        self._outbox = outbox = Outbox(loop, config.flush_interval)
         native = NativeDoor(self.hub, config, outbox, clock=self._clock)
         self.doors.append(native)
         self._server = await loop.create_server(
             native.connection,
             config.host,
             config.port,
-            ssl=tls,
+            ssl=self._tls,
             backlog=1024,
             reuse_address=True,
         )
@@ -112,7 +138,7 @@ class Server:
                 irc.connection,
                 config.host,
                 config.irc_port,
-                ssl=tls,
+                ssl=self._tls,
                 backlog=1024,
                 reuse_address=True,
             )
@@ -121,8 +147,10 @@ class Server:
                 config.host,
                 self.irc_port,
                 irc.server_name,
-                " (TLS)" if tls is not None else "",
+                " (TLS)" if self._tls is not None else "",
             )
+        if self.admin is not None:
+            await self.admin.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="liveness")
         log.info("history epoch %s", self.hub.epoch)
         if not config.no_advertise:
@@ -132,14 +160,107 @@ class Server:
             self.advertiser = Advertiser(advertisement)
             self.advertiser.start()
 
+    # --- what the admin console and SIGHUP do (doors.admin_commands.Console) -----
+
+    def reload(self) -> str:
+        """Read the settings again and apply them without dropping anyone.
+
+        The certificate files are read again too.  Options that need a restart
+        (:data:`RESTART_OPTIONS`) are named in one warning and keep their
+        value.  Raises :class:`ConfigError` (and changes nothing) if the new
+        settings are invalid or the certificate cannot be loaded.
+        """
+        new = self._reloader() if self._reloader is not None else self.config
+        old = self.config
+        fixed = [o for o in RESTART_OPTIONS if _get(new, o) != _get(old, o)]
+        if (new.tls_cert is None) != (old.tls_cert is None):
+            fixed.append("tls-cert")
+        if fixed:
+            log.warning("reload: %s need a restart; kept as they were", ", ".join(fixed))
+            new = new.replace(**{o.replace("-", "_"): _get(old, o) for o in fixed})
+            if "tls-cert" in fixed:
+                new = new.replace(tls_key=old.tls_key)
+        if self._tls is not None and new.tls_cert and new.tls_key:
+            try:  # all or nothing: a context that loads, then the live one
+                make_tls_context(new.tls_cert, new.tls_key)
+                self._tls.load_cert_chain(new.tls_cert, new.tls_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"--tls-cert/--tls-key: cannot load: {exc}") from None
+        self._apply(new)
+        self._advertise_again(new)
+        if new.log_level != old.log_level:
+            logging.getLogger().setLevel(new.log_level.upper())
+        changed = sorted(
+            f.replace("_", "-") for f in new.__dataclass_fields__ if _get(new, f) != _get(old, f)
+        )
+        summary = f"reloaded ({', '.join(changed) or 'nothing changed'})"
+        log.info("%s", summary)
+        return summary
+
+    def reload_logged(self) -> None:
+        """:meth:`reload`, for SIGHUP: an invalid configuration is one error line."""
+        try:
+            self.reload()
+        except ConfigError as exc:
+            log.error("reload failed, nothing changed: %s", exc)
+
+    def set_motd(self, motd: str | None) -> None:
+        self._apply(self.config.replace(motd=motd))
+        log.info("motd replaced from the admin console")
+
+    def request_shutdown(self) -> None:
+        self.stop.set()
+
+    def connections(self) -> dict[str, int]:
+        counts = {door.via: len(door.connections) for door in self.doors}
+        if self.admin is not None:
+            counts["admin"] = len(self.admin.connections)
+        return counts
+
+    def _advertise_again(self, config: Config) -> None:
+        """Announce the server anew if a reload changed what mDNS says (name, password...)."""
+        if self._server is None:
+            return
+        wanted = None
+        if not config.no_advertise:
+            wanted = Advertisement.of(config, self.port, lan_addresses, irc_port=self.irc_port)
+        current = self.advertiser.advertisement if self.advertiser is not None else None
+        if wanted == current:
+            return
+        old = self.advertiser
+        self.advertiser = new = Advertiser(wanted) if wanted is not None else None
+        previous = self._readvertising
+
+        async def swap() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            if old is not None:
+                await old.close()
+            if new is not None:
+                new.start()
+
+        self._readvertising = asyncio.get_running_loop().create_task(swap(), name="mdns-again")
+
+    def _apply(self, config: Config) -> None:
+        self.config = config
+        self.hub.configure(config)
+        for door in self.doors:
+            door.config = config
+        if self._outbox is not None:
+            self._outbox.interval = config.flush_interval
+
     async def shutdown(self) -> None:
         """Stop accepting, withdraw the advertisement, say ``bye`` to everyone,
         flush for a bounded time, close."""
         for listener in (self._server, self._irc):
             if listener is not None:
                 listener.close()
+        if self._readvertising is not None:
+            await asyncio.wait([self._readvertising])
         if self.advertiser is not None:  # browsers drop us before anyone hears bye
             await self.advertiser.close()
+        if self.admin is not None:
+            await self.admin.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.hub.shutdown()
@@ -159,13 +280,18 @@ class Server:
 
     async def _sweep(self) -> None:
         """Ping silent clients and drop dead ones, all in one periodic pass."""
-        config = self.config
-        tick = max(0.02, min(1.0, config.ping_interval / 4, config.hello_timeout / 4))
         while True:
-            await asyncio.sleep(tick)
+            config = self.config  # a reload may change the intervals
+            await asyncio.sleep(
+                max(0.02, min(1.0, config.ping_interval / 4, config.hello_timeout / 4))
+            )
             now = self._clock()
             for door in self.doors:
                 door.sweep(now)
+
+
+def _get(config: Config, option: str) -> object:
+    return getattr(config, option.replace("-", "_"))
 
 
 def _is_loopback(address: str) -> bool:

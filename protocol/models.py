@@ -409,6 +409,8 @@ PRE_WELCOME_TYPES = frozenset({"hello", "ping", "pong"})
 #: Requests that cost one token of the sender's rate limit ("Liveness and limits").
 RATED_TYPES = frozenset(
     {
+        "join",
+        "leave",
         "say",
         "whisper",
         "nick",

@@ -10,9 +10,15 @@ server's business.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from .fields import Nick, RequestModel, Room, Text, WireModel, absent, is_false
 
@@ -33,18 +39,21 @@ def is_valid_key(key: str) -> bool:
 
 
 def _check_address(value: str) -> str:
+    """An address as :mod:`ipaddress` writes it; a network (with ``/``) as its network."""
     try:
-        return str(ipaddress.ip_network(value, strict=False))
+        if "/" in value:
+            return str(ipaddress.ip_network(value, strict=False))
+        return str(ipaddress.ip_address(value))
     except ValueError:
         raise ValueError("an address is an IPv4 or IPv6 address or CIDR network") from None
 
 
 Reason = Annotated[str, Field(max_length=MAX_REASON)]
 Key = Annotated[str, AfterValidator(_check_key)]
-#: An IP address or network, normalised (``10.1.2.3/8`` is ``10.0.0.0/8``).
+#: An IP address or network, normalised (``10.1.2.3/8`` is ``10.0.0.0/8``, ``::0001`` is ``::1``).
 Address = Annotated[str, AfterValidator(_check_address)]
-#: Seconds a ban or mute lasts; absent means until lifted.
-Duration = Annotated[int, Field(ge=1, le=10 * 365 * 86400)]
+#: Seconds a ban or mute lasts (any positive number); absent means until lifted.
+Duration = Annotated[float, Field(gt=0, le=10 * 365 * 86400)]
 
 
 class RoomModes(WireModel):
@@ -162,6 +171,15 @@ class SetMode(RequestModel):
     def changes(self) -> dict[str, object]:
         """The modes this request sets, by name (``key``/``limit`` may be set to ``None``)."""
         return {name: getattr(self, name) for name in self.model_fields_set & _MODE_NAMES}
+
+    @model_serializer(mode="wrap")
+    def _only_what_is_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``key`` and ``limit`` go on the wire only when set: ``null`` there removes them."""
+        data: dict[str, Any] = handler(self)
+        for name in ("key", "limit"):
+            if name not in self.model_fields_set:
+                data.pop(name, None)
+        return data
 
 
 _MODE_NAMES = frozenset(RoomModes.model_fields)

@@ -243,6 +243,7 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.closing = True
+        self.hub.stats.dropped(reason)
         if self.seat is not None:
             self.hub.disconnect(self.seat, announce or reason)
         last = self._chunks or []  # what was queued goes first, unless it was dropped

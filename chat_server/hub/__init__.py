@@ -1,10 +1,11 @@
 """The hub: rooms, members and fan-out, with no transport (see :mod:`.core`).
 
-Imports go one way: ``member``, ``settings``, ``limits`` < ``roster`` <
-``fitting``, ``post``, ``history`` < ``context`` < ``queries``, ``mirror`` <
-``posting`` < ``handlers`` < ``core``.  Nothing here imports a door, the
-configuration or a store.  Doors use :class:`Hub` and what it returns, and
-read the hub's state only through :class:`Queries` (``hub.queries``).
+Imports go one way: ``member``, ``settings``, ``limits``, ``stats`` < ``roster``,
+``bans`` < ``fitting``, ``post``, ``history`` < ``context`` < ``gate``, ``queries`` <
+``enforce`` < ``mirror`` < ``posting`` < ``handlers``, ``moderation``, ``operators``
+< ``core``.  Nothing here imports a door, the configuration or a store.  Doors
+use :class:`Hub` and what it returns, and read the hub's state only through
+:class:`Queries` (``hub.queries``).
 """
 
 from __future__ import annotations

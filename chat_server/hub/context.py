@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pydantic import BaseModel
+
 from protocol import Hello, Say, SetNick, SetTopic, Whisper
 
-from ..changes import Change, Store
+from ..changes import Change, Moderation, Store
+from .bans import BanBook
 from .fitting import fits
 from .post import Post
 from .roster import Room, Roster, Seat
 from .settings import Settings
+from .stats import Stats
 
 
 class Posting(Protocol):
@@ -48,6 +53,26 @@ class Posting(Protocol):
     def forget(self, room: Room) -> None:
         """``room`` was dropped here because nothing keeps it any more."""
 
+    def moderate(self, seat: Seat | None, cause: BaseModel | None, change: Moderation) -> bool:
+        """Apply a moderation change on every node: here at once, or once the store agrees.
+
+        ``False`` (after answering ``seat`` ``unavailable`` about ``cause``)
+        if the store cannot take it now.
+        """
+
+    def find(
+        self, seat: Seat, cause: BaseModel, nick: str, then: Callable[[str | None], None]
+    ) -> None:
+        """Call ``then`` with the spelling of ``nick`` if anyone on another node holds it.
+
+        A local store knows nobody else: ``then(None)`` at once.  A shared store
+        asks, and answers ``seat`` ``unavailable`` about ``cause`` instead if it
+        cannot; ``then`` is not called if ``seat`` is gone meanwhile.
+        """
+
+    def pending(self) -> frozenset[asyncio.Task[None]]:
+        """What is still waiting for the store (a caller may wait for what it started)."""
+
     async def close(self) -> None:
         """Stop what is still waiting for the store."""
 
@@ -67,8 +92,12 @@ class Context:
     #: What ``welcome.server`` says: ``NAME VERSION``.
     server_name: str
     epoch: str
+    stats: Stats
     #: Set on shutdown: nobody is told about departures any more.
     closing: bool = False
+    bans: BanBook = field(default_factory=BanBook)
+    #: Away texts by folded nick, of members here and on other nodes.
+    away: dict[str, str] = field(default_factory=dict)
     #: Chosen once by the hub, right after building the context.
     posting: Posting = field(init=False)
 

@@ -21,26 +21,41 @@ import ipaddress
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
 
 from protocol import RATED_TYPES, ClientMessage, Error, ErrorCode, MessageError, Presence, fold
 
 from ..changes import Quit, Store
+from . import handlers, moderation, operators
 from .context import Context
-from .handlers import HANDLERS
+from .handlers import Handler
 from .limits import Bucket
-from .member import Member
+from .member import Member, Out
 from .mirror import Mirror
 from .post import Post
 from .posting import LocalPosting, SharedPosting
 from .queries import Queries
 from .roster import TAKES, Phase, Room, Roster, Seat
 from .settings import Settings
+from .stats import Stats
 
 log = logging.getLogger(__name__)
 
 Request = ClientMessage | MessageError
+
+#: The handler of every request type the hub takes.
+HANDLERS: dict[type[Any], Handler] = {
+    **handlers.HANDLERS,
+    **moderation.HANDLERS,
+    **operators.HANDLERS,
+}
+#: The nick of the admin socket's actions, in ``by`` and ``from``; no nick can be it.
+ADMIN = "*admin*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,7 @@ class Hub:
             clock=clock,
             server_name=server_name,
             epoch=epoch or secrets.token_hex(8),
+            stats=Stats(started=clock()),
         )
         self.mirror = Mirror(ctx)
         ctx.posting = SharedPosting(ctx) if store.shared else LocalPosting(ctx, self.mirror)
@@ -108,6 +124,10 @@ class Hub:
     def closing(self) -> bool:
         return self.ctx.closing
 
+    @property
+    def stats(self) -> Stats:
+        return self.ctx.stats
+
     # --- lifecycle -------------------------------------------------------------
 
     async def open(self) -> None:
@@ -120,6 +140,10 @@ class Hub:
             self.ctx.epoch = snapshot.epoch
         for state in snapshot.rooms:
             self.mirror.load(state)
+        now = self.ctx.wall_clock()
+        for kept in snapshot.bans:
+            if kept.ban.until is None or kept.ban.until > now:
+                self.ctx.bans.add(kept.room, kept.ban)
 
     def shutdown(self) -> None:
         """Admit nobody more and close every connection with ``bye`` ``server_shutdown``."""
@@ -138,8 +162,17 @@ class Hub:
         await self.ctx.store.close()
 
     def configure(self, settings: Settings) -> None:
-        """Apply new settings (a reload); connections and rooms stay as they are."""
+        """Apply new settings (a reload); connections and rooms stay as they are.
+
+        A new ``history`` applies to every room at once (a smaller one drops
+        the oldest messages kept in memory).
+        """
         self.ctx.settings = settings
+        roster = self.ctx.roster
+        if settings.history != roster.history:
+            roster.history = settings.history
+            for room in roster.rooms.values():
+                room.history = deque(room.history, maxlen=settings.history)
 
     # --- connections -----------------------------------------------------------
 
@@ -180,8 +213,10 @@ class Hub:
         taken from it once the hub stops.
         """
         ctx = self.ctx
+        taken = 0
         try:
             for request in requests:
+                taken += 1
                 if isinstance(request, MessageError):
                     error = Error(
                         code=request.code, message=request.message, ref=request.ref, id=request.id
@@ -198,7 +233,46 @@ class Hub:
                 if seat.waiting:
                     break
         finally:
+            ctx.stats.received += taken
             ctx.post.flush()
+
+    async def act(self, request: ClientMessage, *, wait: float = 5.0) -> list[BaseModel]:
+        """Carry out ``request`` for the admin socket, as the server operator ``*admin*``.
+
+        Returns what the hub answered (an ``error``, a listing...), once the
+        store has answered any question the request raised (at most ``wait``
+        seconds).  No rate limit applies; the admin joins no room.
+        """
+        replies: list[BaseModel] = []
+
+        def collect(out: Out) -> None:
+            replies.extend(out.messages)
+
+        admin = Seat(
+            member=_Console(),
+            send=collect,
+            address="admin-socket",
+            via="admin",
+            since=self.ctx.wall_clock(),
+            bucket=Bucket(1, self.ctx.clock()),
+            nick=ADMIN,
+            phase=Phase.WELCOMED,
+            oper=True,
+        )
+        handler = HANDLERS.get(type(request))
+        before = self.ctx.posting.pending()
+        try:
+            if handler is None:
+                self.ctx.post.error(admin, "unknown_type", f"{request.type} is not offered")
+            else:
+                handler(self.ctx, admin, request)
+        finally:
+            self.ctx.post.flush()
+        started = self.ctx.posting.pending() - before
+        if started:
+            await asyncio.wait(started, timeout=wait)
+        admin.phase = Phase.GONE
+        return replies
 
     def disconnect(self, seat: Seat, reason: str) -> None:
         """The connection is ending: its rooms get ``presence`` ``quit`` with ``reason``.
@@ -215,10 +289,12 @@ class Hub:
         roster = ctx.roster
         rooms = list(seat.rooms.values())
         seat.rooms.clear()
+        ctx.away.pop(fold(nick), None)
         if phase is not Phase.NAMING:  # only a nick the store is still deciding is unknown
             ctx.posting.share(Quit(nick=nick, reason=reason, rooms=tuple(r.name for r in rooms)))
         for room in rooms:
             room.members.pop(seat, None)
+            room.departed(fold(nick))
             if not ctx.closing:
                 quit = Presence(room=room.name, nick=nick, event="quit", reason=reason)
                 ctx.post.room(room, quit)
@@ -282,6 +358,21 @@ class Hub:
         else:
             ctx.post.reply(seat, error)
         return False
+
+
+class _Console:
+    """The admin socket's stand-in for a connection: nothing to close or resume."""
+
+    def send(self, out: Out) -> None:
+        pass
+
+    def close(
+        self, reason: str, *, error: Error | None = None, announce: str | None = None
+    ) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
 
 
 def _is_loopback(address: str) -> bool:

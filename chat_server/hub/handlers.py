@@ -26,6 +26,7 @@ from protocol import (
     Left,
     ListRooms,
     Members,
+    Message,
     Ping,
     Pong,
     Presence,
@@ -43,10 +44,11 @@ from protocol import (
     is_valid_nick,
 )
 
-from ..changes import Departed, Entered, Forgotten
+from ..changes import Departed, Entered, Forgotten, RankSet
 from . import history as pages
 from .context import Context
 from .fitting import fit_history, fit_list, newest
+from .gate import admission, is_op, silenced
 from .member import Out
 from .posting import backlogged, too_long
 from .roster import Room, Seat
@@ -83,8 +85,16 @@ def hello(ctx: Context, seat: Seat, request: Hello) -> None:
 
 
 def join(ctx: Context, seat: Seat, request: Join) -> None:
+    """A newcomer passes :func:`~.gate.admission` first; the first member of an empty
+    room becomes its op."""
     roster = ctx.roster
     room = roster.room(request.room)
+    newcomer = room is None or seat not in room.members
+    if newcomer:
+        refused = admission(ctx, seat, room, request.room, request.key)
+        if refused is not None:
+            ctx.post.error(seat, *refused, request)
+            return
     if room is None:
         if len(roster.rooms) >= ctx.settings.max_rooms:
             oldest = roster.oldest_empty()
@@ -98,16 +108,21 @@ def join(ctx: Context, seat: Seat, request: Join) -> None:
             log.info("forgot room %s to make space for a new one", oldest.name)
         room = roster.add_room(request.room)
     roster.touch(room)
-    newcomer = seat not in room.members
     if newcomer:
         assert seat.nick is not None
+        first = not room.size()
         if not ctx.posting.share(Entered(room=room.name, nick=seat.nick)):
             backlogged(ctx, seat, request)
             if roster.forget_if_unused(room):
                 ctx.posting.forget(room)
             return
+        key = fold(seat.nick)
         room.members[seat] = None
         seat.rooms[fold(room.name)] = room
+        room.invites.pop(key, None)  # an invitation lets one join in
+        if first:
+            room.ops[key] = seat.nick
+            ctx.posting.share(RankSet(room=room.name, nick=seat.nick, rank="op", on=True, by=""))
     ctx.post.to(seat, _joined(ctx, room))
     if newcomer:
         assert seat.nick is not None
@@ -118,20 +133,37 @@ def _joined(ctx: Context, room: Room) -> Out:
     max_frame = ctx.settings.max_frame
     nicks = room.nicks()
     history = newest(room.history, HISTORY_LIMIT_DEFAULT)
-    out = fit_history(
-        lambda kept: Joined(room=room.name, members=nicks, topic=room.topic, history=kept),
-        history,
-        max_frame,
-    )
-    if out is None:  # the member list alone is too long: cut it, history and all
-        out = fit_list(
-            lambda cut_nicks, cut: Joined(
-                room=room.name, members=cut_nicks, topic=room.topic, history=[], truncated=cut
-            ),
-            nicks,
-            max_frame,
+
+    def build(members: list[str], kept: list[Message], cut: bool) -> Joined:
+        ops, voiced = _ranked(room, members, cut)
+        return Joined(
+            room=room.name,
+            members=members,
+            topic=room.topic,
+            history=kept,
+            truncated=cut,
+            ops=ops,
+            voiced=voiced,
+            modes=room.modes,
+            topic_by=room.topic_by,
+            topic_ts=room.topic_ts,
         )
+
+    out = fit_history(lambda kept: build(nicks, kept, False), history, max_frame)
+    if out is None:  # the member list alone is too long: cut it, history and all
+        out = fit_list(lambda cut_nicks, cut: build(cut_nicks, [], cut), nicks, max_frame)
     return out
+
+
+def _ranked(room: Room, members: list[str], cut: bool) -> tuple[list[str], list[str]]:
+    """The ops and voiced members of ``room`` among ``members`` (all of them unless ``cut``)."""
+    if not cut:
+        return list(room.ops.values()), list(room.voiced.values())
+    shown = {fold(nick) for nick in members}
+    return (
+        [nick for key, nick in room.ops.items() if key in shown],
+        [nick for key, nick in room.voiced.items() if key in shown],
+    )
 
 
 def leave(ctx: Context, seat: Seat, request: Leave) -> None:
@@ -142,6 +174,7 @@ def leave(ctx: Context, seat: Seat, request: Leave) -> None:
     ctx.post.flush()  # what the leaver said before, in the same read, reaches it too
     del room.members[seat]
     del seat.rooms[fold(room.name)]
+    room.departed(fold(seat.nick))
     ctx.post.reply(seat, Left(room=room.name))
     ctx.posting.share(Departed(room=room.name, nick=seat.nick))
     ctx.post.room(room, Presence(room=room.name, nick=seat.nick, event="leave"))
@@ -151,11 +184,19 @@ def leave(ctx: Context, seat: Seat, request: Leave) -> None:
 
 def say(ctx: Context, seat: Seat, request: Say) -> None:
     room = _joined_room(ctx, seat, request)
-    if room is not None:
-        ctx.posting.say(seat, room, request)
+    if room is None:
+        return
+    if room.mutes or room.modes.moderated:
+        why = silenced(ctx, seat, room)
+        if why is not None:
+            ctx.post.error(seat, "muted", why, request)
+            return
+    seat.active = ctx.wall_clock()
+    ctx.posting.say(seat, room, request)
 
 
 def whisper(ctx: Context, seat: Seat, request: Whisper) -> None:
+    seat.active = ctx.wall_clock()
     target = ctx.roster.seat(request.to)
     if target is None or target.nick is None:
         ctx.posting.whisper_away(seat, request)
@@ -189,8 +230,12 @@ def nick(ctx: Context, seat: Seat, request: SetNick) -> None:
 
 def topic(ctx: Context, seat: Seat, request: SetTopic) -> None:
     room = _joined_room(ctx, seat, request)
-    if room is not None:
-        ctx.posting.topic(seat, room, request)
+    if room is None:
+        return
+    if room.modes.topic_ops and not is_op(seat, room):
+        ctx.post.error(seat, "not_op", f"only ops set the topic of {room.name}", request)
+        return
+    ctx.posting.topic(seat, room, request)
 
 
 def rooms(ctx: Context, seat: Seat, request: ListRooms) -> None:
@@ -208,12 +253,16 @@ def who(ctx: Context, seat: Seat, request: Who) -> None:
     room = _existing_room(ctx, seat, request)
     if room is None:
         return
-    members = fit_list(
-        lambda nicks, cut: Members(room=room.name, members=nicks, truncated=cut),
-        room.nicks(),
-        ctx.settings.max_frame,
-    )
-    ctx.post.to(seat, members)
+    away = ctx.away
+
+    def build(nicks: list[str], cut: bool) -> Members:
+        ops, voiced = _ranked(room, nicks, cut)
+        gone = [nick for nick in nicks if fold(nick) in away] if away else []
+        return Members(
+            room=room.name, members=nicks, truncated=cut, ops=ops, voiced=voiced, away=gone
+        )
+
+    ctx.post.to(seat, fit_list(build, room.nicks(), ctx.settings.max_frame))
 
 
 def history(ctx: Context, seat: Seat, request: HistoryRequest) -> None:
@@ -258,7 +307,7 @@ def _existing_room(ctx: Context, seat: Seat, request: Who | HistoryRequest) -> R
     return room
 
 
-#: The handler of each request type.
+#: The handler of each core request type (the hub merges the additions' tables in).
 HANDLERS: dict[type[Any], Handler] = {
     Hello: hello,
     Join: join,

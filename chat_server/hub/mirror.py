@@ -12,10 +12,12 @@ from __future__ import annotations
 from protocol import Error, Message, NickChanged, Presence, Topic, encode, fold
 
 from ..changes import (
+    BanSet,
     Change,
     Departed,
     Entered,
     Forgotten,
+    Moderation,
     Posted,
     Quit,
     Renamed,
@@ -24,6 +26,7 @@ from ..changes import (
     TopicSet,
     Whispered,
 )
+from . import enforce
 from .context import Context
 from .member import Out
 from .roster import Room, Seat
@@ -44,8 +47,10 @@ class Mirror:
         self.ctx.roster.touch(room)
         self.ctx.post.message(room, message, frame)
 
-    def topic_set(self, room: Room, topic: Topic, frame: bytes) -> None:
+    def topic_set(self, room: Room, topic: Topic, frame: bytes, ts: float | None) -> None:
         room.topic = topic.topic
+        room.topic_by = topic.by if topic.topic is not None else None
+        room.topic_ts = ts if topic.topic is not None else None
         self.ctx.roster.touch(room)
         self.ctx.post.frame(room, frame, topic)
 
@@ -54,6 +59,8 @@ class Mirror:
         room = self.ctx.roster.add_room(state.name)
         room.history.extend(state.history)
         room.topic = state.topic
+        room.topic_by = state.topic_by
+        room.topic_ts = state.topic_ts
         room.seq = state.seq
         room.remote.update((fold(nick), nick) for nick in state.members)
         self.ctx.roster.touch(room)
@@ -74,19 +81,20 @@ class Mirror:
                 room = self._mirror(message.room)
                 if message.seq > room.seq:  # else seen already (a snapshot overlapping)
                     self.posted(room, message, encode(message))
-            case TopicSet(room=name, topic=text, by=by):
+            case TopicSet(room=name, topic=text, by=by, ts=ts):
                 room = self._mirror(name)
                 topic = Topic(room=room.name, topic=text, by=by)
-                self.topic_set(room, topic, encode(topic))
+                self.topic_set(room, topic, encode(topic), ts)
             case Entered(room=name, nick=nick):
                 room = self._mirror(name)
+                room.invites.pop(fold(nick), None)  # an invitation lets one join in
                 if fold(nick) not in room.remote:
                     room.remote[fold(nick)] = nick
                     self.ctx.post.room(room, Presence(room=room.name, nick=nick, event="join"))
             case Departed(room=name, nick=nick):
                 left = self.ctx.roster.room(name)
-                if left is not None:
-                    left.remote.pop(fold(nick), None)
+                if left is not None and left.remote.pop(fold(nick), None) is not None:
+                    left.departed(fold(nick))
                     self.ctx.post.room(left, Presence(room=left.name, nick=nick, event="leave"))
                     self.ctx.roster.forget_if_unused(left)
             case Quit(nick=nick, reason=reason, rooms=names):
@@ -105,6 +113,8 @@ class Mirror:
                 gone = self.ctx.roster.room(name)
                 if gone is not None and not gone.size():
                     self.ctx.roster.drop(gone)
+            case _ if isinstance(change, Moderation):
+                enforce.apply(self.ctx, change)
 
     def settle(self) -> None:
         """The store handed over a batch of changes: send what they caused, in one piece."""
@@ -122,10 +132,16 @@ class Mirror:
                     name=room.name,
                     seq=room.seq,
                     topic=room.topic,
+                    topic_by=room.topic_by,
+                    topic_ts=room.topic_ts,
                     history=list(room.history),
                     members=[seat.nick for seat in room.members if seat.nick is not None],
                 )
                 for room in self.ctx.roster.rooms.values()
+            ],
+            bans=[
+                BanSet(room=room, ban=ban)
+                for room, ban in self.ctx.bans.everything(self.ctx.wall_clock())
             ],
         )
 
@@ -137,11 +153,13 @@ class Mirror:
         return self.ctx.roster.room(name) or self.ctx.roster.add_room(name)
 
     def _quit(self, nick: str, reason: str, names: tuple[str, ...]) -> None:
+        self.ctx.away.pop(fold(nick), None)
         for name in names:
             room = self.ctx.roster.room(name)
             if room is None:
                 continue
             room.remote.pop(fold(nick), None)
+            room.departed(fold(nick))
             if not self.ctx.closing:
                 quit = Presence(room=room.name, nick=nick, event="quit", reason=reason)
                 self.ctx.post.room(room, quit)
@@ -149,11 +167,15 @@ class Mirror:
 
     def _rename(self, old: str, new: str, names: tuple[str, ...]) -> None:
         told: dict[Seat, None] = {}
+        away = self.ctx.away.pop(fold(old), None)
+        if away is not None:
+            self.ctx.away[fold(new)] = away
         for name in names:
             room = self.ctx.roster.room(name)
             if room is None:
                 continue
             if room.remote.pop(fold(old), None) is not None:
                 room.remote[fold(new)] = new
+            room.renamed(old, new)
             told.update(room.members)
         self.ctx.post.each(told, NickChanged(old=old, new=new))

@@ -21,14 +21,19 @@ from .roster import Room, Seat
 
 
 class Post:
-    """Hands frames to members, in order; see the module docstring."""
+    """Hands frames to members, in order; see the module docstring.
 
-    __slots__ = ("_frames", "_messages", "_room")
+    :attr:`sent` counts the messages handed out (one per message per
+    recipient), added once per call, never per recipient.
+    """
+
+    __slots__ = ("_frames", "_messages", "_room", "sent")
 
     def __init__(self) -> None:
         self._room: Room | None = None
         self._messages: list[BaseModel] = []
         self._frames: list[bytes] = []
+        self.sent = 0
 
     def message(self, room: Room, message: Message, frame: bytes) -> None:
         """A room message (``frame`` is its encoding): held until something else is sent."""
@@ -46,6 +51,7 @@ class Post:
         self._room = None
         frames = self._frames
         out = Out(tuple(self._messages), frames[0] if len(frames) == 1 else b"".join(frames))
+        self.sent += len(self._messages) * len(room.members)
         self._messages.clear()
         frames.clear()
         for seat in room.members:
@@ -54,6 +60,7 @@ class Post:
     def to(self, seat: Seat, out: Out) -> None:
         """``out`` for one member."""
         self.flush()
+        self.sent += len(out.messages)
         seat.send(out)
 
     def reply(self, seat: Seat, message: BaseModel) -> None:
@@ -69,6 +76,7 @@ class Post:
         """``message`` for every member of ``room`` (but ``skip``)."""
         self.flush()
         out = Out.of(message)
+        self.sent += len(room.members) - (skip is not None and skip in room.members)
         for seat in room.members:
             if seat is not skip:
                 seat.send(out)
@@ -77,12 +85,16 @@ class Post:
         """``message`` for each of ``seats`` (given once each)."""
         self.flush()
         out = Out.of(message)
+        count = 0
         for seat in seats:
             seat.send(out)
+            count += 1
+        self.sent += count
 
     def frame(self, room: Room, frame: bytes, message: BaseModel) -> None:
         """A broadcast already encoded (``frame`` is ``encode(message)``)."""
         self.flush()
         out = Out((message,), frame)
+        self.sent += len(room.members)
         for seat in room.members:
             seat.send(out)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
+
+from pydantic import BaseModel
 
 from protocol import (
     PROTOCOL_VERSION,
@@ -31,7 +33,17 @@ from protocol import (
     fold,
 )
 
-from ..changes import Change, Forgotten, Posted, Renamed, StoreError, TopicSet, Whispered
+from ..changes import (
+    Change,
+    Forgotten,
+    Moderation,
+    Posted,
+    Renamed,
+    StoreError,
+    TopicSet,
+    Whispered,
+)
+from . import enforce
 from .context import Context
 from .fitting import fit_list
 from .mirror import Mirror
@@ -80,6 +92,11 @@ def renamed(ctx: Context, seat: Seat, old: str, new: str) -> None:
         del roster.nicks[fold(old)]
     roster.nicks[fold(new)] = seat
     seat.nick = new
+    for room in seat.rooms.values():
+        room.renamed(old, new)
+    away = ctx.away.pop(fold(old), None)
+    if away is not None:
+        ctx.away[fold(new)] = away
     ctx.post.each(roster.sharing(seat), NickChanged(old=old, new=new))
 
 
@@ -137,12 +154,13 @@ class LocalPosting:
         assert seat.nick is not None
         topic = Topic(room=room.name, topic=request.topic, by=seat.nick)
         frame = encode(topic)
+        change = TopicSet(room=room.name, topic=request.topic, by=seat.nick, ts=ctx.wall_clock())
         if not ctx.fits(frame):
             too_long(ctx, seat, request)
-        elif not ctx.store.record(TopicSet(room=room.name, topic=request.topic, by=seat.nick)):
+        elif not ctx.store.record(change):
             backlogged(ctx, seat, request)
         else:
-            self.mirror.topic_set(room, topic, frame)
+            self.mirror.topic_set(room, topic, frame, change.ts)
 
     def whisper_away(self, seat: Seat, request: Whisper) -> None:
         self.ctx.post.error(seat, "no_such_nick", f"nobody is called {request.to}", request)
@@ -152,6 +170,22 @@ class LocalPosting:
 
     def forget(self, room: Room) -> None:
         self.ctx.store.record(Forgotten(room=room.name))
+
+    def moderate(self, seat: Seat | None, cause: BaseModel | None, change: Moderation) -> bool:
+        if not self.ctx.store.record(change):
+            if seat is not None:
+                backlogged(self.ctx, seat, cause)
+            return False
+        enforce.apply(self.ctx, change)
+        return True
+
+    def find(
+        self, seat: Seat, cause: BaseModel, nick: str, then: Callable[[str | None], None]
+    ) -> None:
+        then(None)
+
+    def pending(self) -> frozenset[asyncio.Task[None]]:
+        return frozenset()
 
     async def close(self) -> None:
         pass
@@ -253,9 +287,10 @@ class SharedPosting:
     def topic(self, seat: Seat, room: Room, request: SetTopic) -> None:
         ctx = self.ctx
         assert seat.nick is not None
+        change = TopicSet(room=room.name, topic=request.topic, by=seat.nick, ts=ctx.wall_clock())
         if not ctx.fits(encode(Topic(room=room.name, topic=request.topic, by=seat.nick))):
             too_long(ctx, seat, request)
-        elif not ctx.store.record(TopicSet(room=room.name, topic=request.topic, by=seat.nick)):
+        elif not ctx.store.record(change):
             backlogged(ctx, seat, request)
 
     def whisper_away(self, seat: Seat, request: Whisper) -> None:
@@ -292,6 +327,36 @@ class SharedPosting:
 
     def forget(self, room: Room) -> None:
         pass  # every node forgets it by itself
+
+    def moderate(self, seat: Seat | None, cause: BaseModel | None, change: Moderation) -> bool:
+        """Recorded now, carried out when the store hands it back (here as on every node)."""
+        if self.ctx.store.record(change):
+            return True
+        if seat is not None:
+            backlogged(self.ctx, seat, cause)
+        return False
+
+    def find(
+        self, seat: Seat, cause: BaseModel, nick: str, then: Callable[[str | None], None]
+    ) -> None:
+        self._spawn(self._find(seat, cause, nick, then))
+
+    async def _find(
+        self, seat: Seat, cause: BaseModel, nick: str, then: Callable[[str | None], None]
+    ) -> None:
+        ctx = self.ctx
+        try:
+            spelling = await ctx.store.nick_exists(nick)
+        except StoreError as exc:
+            ctx.post.error(seat, "unavailable", str(exc), cause)
+            return
+        if seat.phase is Phase.GONE:
+            return
+        then(spelling)
+        ctx.post.flush()
+
+    def pending(self) -> frozenset[asyncio.Task[None]]:
+        return frozenset(self._tasks)
 
     async def close(self) -> None:
         for task in list(self._tasks):

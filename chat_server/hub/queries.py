@@ -18,22 +18,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from protocol import Message
+from protocol import Message, RoomModes, fold
 
 from .context import Context
+from .gate import is_op
 from .history import Query, select
 from .roster import Seat
 
 
 @dataclass(frozen=True, slots=True)
 class RoomFacts:
-    """A room as a door shows it: its spelling, topic and member nicks (every node's)."""
+    """A room as a door shows it: its spelling, topic, members (every node's) and modes."""
 
     name: str
     topic: str | None
     nicks: tuple[str, ...]
     #: The newest message's ``seq`` (0 before the first).
     seq: int
+    modes: RoomModes
+    #: Who set the topic, and when (unix seconds), if known.
+    topic_by: str | None = None
+    topic_ts: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +77,34 @@ class Queries:
         room = self._ctx.roster.room(name)
         if room is None:
             return None
-        return RoomFacts(name=room.name, topic=room.topic, nicks=tuple(room.nicks()), seq=room.seq)
+        return RoomFacts(
+            name=room.name,
+            topic=room.topic,
+            nicks=tuple(room.nicks()),
+            seq=room.seq,
+            modes=room.modes,
+            topic_by=room.topic_by,
+            topic_ts=room.topic_ts,
+        )
 
     def seq(self, name: str) -> int | None:
         """Room ``name``'s newest ``seq`` (0 before its first message), or ``None``
         if it does not exist."""
         room = self._ctx.roster.room(name)
         return None if room is None else room.seq
+
+    def away(self, nick: str) -> str | None:
+        """The away text of ``nick`` (any node), or ``None`` if it is not away."""
+        return self._ctx.away.get(fold(nick))
+
+    def is_operator(self, seat: Seat) -> bool:
+        """Whether ``seat`` is a server operator (``oper``)."""
+        return seat.oper
+
+    def is_room_op(self, seat: Seat, name: str) -> bool:
+        """Whether ``seat`` may act as an op in room ``name`` (a server operator may)."""
+        room = self._ctx.roster.room(name)
+        return room is not None and is_op(seat, room)
 
     def members(self, name: str) -> tuple[Seat, ...]:
         """The connections of this node in room ``name``; empty if there is none."""

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from protocol import PRE_WELCOME_TYPES, Message, fold
+from protocol import PRE_WELCOME_TYPES, Message, RoomModes, fold
 
 from .limits import Bucket
 from .member import Member, Out
@@ -65,6 +65,10 @@ class Seat:
     phase: Phase = Phase.NEW
     #: Rooms joined, by folded name.
     rooms: dict[str, Room] = field(default_factory=dict)
+    #: A server operator (``oper``): an op in every room, and may ``kill`` and ``notice``.
+    oper: bool = False
+    #: Wall-clock time of the last ``say`` or ``whisper`` (``whois`` idle); 0 = none yet.
+    active: float = 0.0
 
     @property
     def welcomed(self) -> bool:
@@ -88,6 +92,16 @@ class Room:
     active: int = 0
     #: Members connected to other nodes, by folded nick (shared stores only).
     remote: dict[str, str] = field(default_factory=dict)
+    topic_by: str | None = None
+    topic_ts: float | None = None
+    # Moderation, by folded nick; held by members: forgotten when the room empties.
+    ops: dict[str, str] = field(default_factory=dict)
+    voiced: dict[str, str] = field(default_factory=dict)
+    modes: RoomModes = field(default_factory=RoomModes)
+    #: Muted nicks: until when (wall clock), or ``None`` until lifted.
+    mutes: dict[str, float | None] = field(default_factory=dict)
+    #: Invited nicks: until when (wall clock) the invitation holds.
+    invites: dict[str, float] = field(default_factory=dict)
 
     def nicks(self) -> list[str]:
         local = [seat.nick for seat in self.members if seat.nick is not None]
@@ -99,6 +113,33 @@ class Room:
     def unused(self) -> bool:
         """A room exists while it has members (here or elsewhere) or history."""
         return not self.members and not self.history and not self.remote
+
+    def departed(self, key: str) -> None:
+        """The member with folded nick ``key`` is gone (call after removing it).
+
+        It loses op and voice here; once nobody is left, the room forgets its
+        ops, voices, modes, mutes and invites (bans and history stay).
+        """
+        self.ops.pop(key, None)
+        self.voiced.pop(key, None)
+        if not self.members and not self.remote:
+            self.ops.clear()
+            self.voiced.clear()
+            self.mutes.clear()
+            self.invites.clear()
+            self.modes = RoomModes()
+
+    def renamed(self, old: str, new: str) -> None:
+        """A member's nick changed from ``old`` to ``new``: op and voice go with it.
+
+        A mute is by nick: it stays on ``old`` and also holds for ``new``, so a
+        new nick is no way out of it.
+        """
+        for ranks in (self.ops, self.voiced):
+            if ranks.pop(fold(old), None) is not None:
+                ranks[fold(new)] = new
+        if fold(old) in self.mutes and fold(new) != fold(old):
+            self.mutes[fold(new)] = self.mutes[fold(old)]
 
 
 class Roster:

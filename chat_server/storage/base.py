@@ -20,3 +20,6 @@ class LocalStore:
 
     async def nick_exists(self, nick: str) -> str | None:
         return None
+
+    def health(self) -> str:
+        return "ok"

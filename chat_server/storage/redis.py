@@ -7,8 +7,9 @@ Each node reads the whole stream in order and hands every change to its hub
 (:meth:`Feed.apply`), which delivers to the members connected to it: so every
 member on every node sees one order.
 
-Keys (all under ``hubbub:``): ``epoch``; ``rooms``, ``seq``, ``topic`` (hashes
-by room key); ``hist:ROOM`` (the newest ``--history`` messages, a list);
+Keys (all under ``hubbub:``): ``epoch``; ``rooms``, ``seq``, ``topic``,
+``topicmeta`` (who set it and when, JSON) (hashes by room key); ``bans`` (a
+hash, see :mod:`.records`); ``hist:ROOM`` (the newest ``--history`` messages, a list);
 ``members:ROOM`` (nick key -> ``NODE<TAB>nick``); ``nick:NICK`` (``SET NX`` with
 an expiry its node keeps refreshing); ``node:ID`` (a heartbeat with the same
 expiry) and ``nodes``; ``published`` (the last change each node published, so a
@@ -45,6 +46,7 @@ from ..changes import (
     Entered,
     Feed,
     Forgotten,
+    Moderation,
     Posted,
     Quit,
     Renamed,
@@ -54,6 +56,7 @@ from ..changes import (
     TopicSet,
     Whispered,
 )
+from .records import KINDS, ban_from_hash, from_record, to_record
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +99,17 @@ elseif kind == 't' then
   redis.call('HSETNX', P .. 'rooms', key, name)
   if ARGV[9] == '1' then
     redis.call('HSET', P .. 'topic', key, ARGV[10])
+    if ARGV[11] then redis.call('HSET', P .. 'topicmeta', key, ARGV[11]) end
   else
     redis.call('HDEL', P .. 'topic', key)
+    redis.call('HDEL', P .. 'topicmeta', key)
   end
 elseif kind == 'f' then
   local key = ARGV[7]
   redis.call('HDEL', P .. 'rooms', key)
   redis.call('HDEL', P .. 'seq', key)
   redis.call('HDEL', P .. 'topic', key)
+  redis.call('HDEL', P .. 'topicmeta', key)
   redis.call('DEL', P .. 'hist:' .. key, P .. 'members:' .. key)
 elseif kind == 'j' then
   local key, name = ARGV[7], ARGV[8]
@@ -120,6 +126,12 @@ elseif kind == 'q' then
   if holder and string.sub(holder, 1, #owner + 1) == owner .. '\\t' then
     redis.call('DEL', P .. 'nick:' .. nickkey)
   end
+elseif kind == 'ki' then
+  redis.call('HDEL', P .. 'members:' .. ARGV[7], ARGV[9])
+elseif kind == 'ba' then
+  redis.call('HSET', P .. 'bans', ARGV[7], ARGV[8])
+elseif kind == 'ub' then
+  redis.call('HDEL', P .. 'bans', ARGV[7])
 elseif kind == 'r' then
   local oldkey, newkey, member = ARGV[7], ARGV[8], ARGV[9]
   for i = 10, #ARGV do
@@ -283,9 +295,11 @@ class RedisStore:
             pipe.hget(P + "topic", key)
             pipe.lrange(PB + b"hist:" + key, -self.retain, -1) if self.retain else pipe.echo("")
             pipe.hvals(PB + b"members:" + key)
-            seq, topic, bodies, members = await pipe.execute()
+            pipe.hget(P + "topicmeta", key)
+            seq, topic, bodies, members, meta = await pipe.execute()
             history = [Message.model_validate_json(b) for b in bodies] if self.retain else []
             nicks = [value.split(b"\t", 1)[1].decode() for value in members]
+            set_by: dict[str, Any] = json.loads(meta) if meta and topic is not None else {}
             if history or nicks:
                 rooms.append(
                     RoomState(
@@ -294,9 +308,12 @@ class RedisStore:
                         topic=topic.decode() if topic is not None else None,
                         history=history,
                         members=nicks,
+                        topic_by=set_by.get("by"),
+                        topic_ts=set_by.get("ts"),
                     )
                 )
-        return Snapshot(epoch=epoch.decode() if epoch else None, rooms=rooms)
+        bans = [ban_from_hash(value) for value in (await redis.hgetall(P + "bans")).values()]
+        return Snapshot(epoch=epoch.decode() if epoch else None, rooms=rooms, bans=bans)
 
     # --- changes out -------------------------------------------------------
 
@@ -307,10 +324,11 @@ class RedisStore:
             case Posted(message=message):
                 room = message.room
                 self._enqueue("m", encode_body(message).decode(), [fold(room), room])
-            case TopicSet(room=room, topic=topic, by=by):
-                body = json.dumps({"room": room, "topic": topic, "by": by})
+            case TopicSet(room=room, topic=topic, by=by, ts=ts):
+                body = json.dumps({"room": room, "topic": topic, "by": by, "ts": ts})
                 has = "1" if topic is not None else "0"
-                self._enqueue("t", body, [fold(room), room, has, topic or ""])
+                meta = json.dumps({"by": by, "ts": ts})
+                self._enqueue("t", body, [fold(room), room, has, topic or "", meta])
             case Forgotten(room=room):
                 self._enqueue("f", json.dumps({"room": room}), [fold(room)])
             case Entered(room=room, nick=nick):
@@ -327,6 +345,8 @@ class RedisStore:
                 self._enqueue("r", body, [fold(old), fold(new), member, *map(fold, rooms)])
             case Whispered(message=whisper):
                 self._enqueue("w", encode_body(whisper).decode(), [])
+            case _ if isinstance(change, Moderation):
+                self._enqueue(*to_record(change))
         return True
 
     def _quit(self, owner: str, nick: str, reason: str, rooms: tuple[str, ...]) -> None:
@@ -429,6 +449,10 @@ class RedisStore:
         if value is None:
             return None
         return str(value.split(b"\t", 1)[1].decode())
+
+    def health(self) -> str:
+        state = "up" if self._up.is_set() else "unreachable"
+        return f"redis {self.url} (node {self.node}): {state}, {len(self._outbox)} changes waiting"
 
     def _require(self) -> Any:
         if self._redis is None or not self._up.is_set():
@@ -544,17 +568,22 @@ class RedisStore:
                     P + "members:" + key,
                     mapping={fold(nick): f"{self.node}\t{nick}" for nick in mine},
                 )
+        for ban in state.bans:  # a ban made since is newer: never replace one
+            _, body, (field, _) = to_record(ban)
+            await redis.hsetnx(P + "bans", field, body)
 
 
 def _decode(kind: str, body: bytes) -> Change:
     """The change a stream entry carries (raises ``ValueError`` or ``KeyError``)."""
+    if kind in KINDS:
+        return from_record(kind, body)
     if kind == "m":
         return Posted(Message.model_validate_json(body))
     if kind == "w":
         return Whispered(WhisperMessage.model_validate_json(body))
     data: dict[str, Any] = json.loads(body)
     if kind == "t":
-        return TopicSet(room=data["room"], topic=data["topic"], by=data["by"])
+        return TopicSet(room=data["room"], topic=data["topic"], by=data["by"], ts=data.get("ts"))
     if kind == "f":
         return Forgotten(room=data["room"])
     if kind == "j":

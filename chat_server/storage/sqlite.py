@@ -1,4 +1,4 @@
-"""SQLite: history and topics that survive a restart, in one file (``--db PATH``).
+"""SQLite: history, topics and bans that survive a restart, in one file (``--db PATH``).
 
 One dedicated writer thread owns the connection; the event loop only puts
 changes on a bounded queue (:meth:`SqliteStore.record` never waits) and the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import queue
 import secrets
@@ -26,9 +27,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from protocol import Message, encode_body, fold
+from protocol import BanEntry, Message, encode_body, fold
 
 from ..changes import (
+    BanLifted,
+    BanSet,
     Change,
     Feed,
     Forgotten,
@@ -37,6 +40,7 @@ from ..changes import (
     Snapshot,
     StoreError,
     TopicSet,
+    ban_key,
 )
 from .base import LocalStore
 
@@ -55,6 +59,18 @@ CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (room, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topic_meta (
+    key TEXT PRIMARY KEY,
+    set_by TEXT,
+    set_at REAL
+);
+CREATE TABLE IF NOT EXISTS bans (
+    room TEXT NOT NULL,
+    target TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (room, target)
 ) WITHOUT ROWID;
 """
 
@@ -123,13 +139,24 @@ class SqliteStore(LocalStore):
             case Posted(message=message):
                 body = encode_body(message).decode()
                 self._queue.put(("m", fold(message.room), message.room, message.seq, body))
-            case TopicSet(room=room, topic=topic):
-                self._queue.put(("t", fold(room), room, topic, None))
+            case TopicSet(room=room, topic=topic, by=by, ts=ts):
+                meta = json.dumps({"by": by, "ts": ts})
+                self._queue.put(("t", fold(room), room, topic, meta))
             case Forgotten(room=room):
                 self._queue.put(("f", fold(room), room, None, None))
+            case BanSet(room=room, ban=ban):
+                target = ban_key(ban.nick, ban.address)
+                self._queue.put(("b", fold(room), room, target, encode_body(ban).decode()))
+            case BanLifted(room=room, nick=nick, address=address):
+                self._queue.put(("u", fold(room), room, ban_key(nick, address), None))
             case _:
                 pass  # presence and nicks do not outlive the process
         return True
+
+    def health(self) -> str:
+        if self._stopped.is_set():
+            return f"sqlite {self.path}: stopped"
+        return f"sqlite {self.path}: ok, {self._queue.qsize()} changes waiting"
 
     # --- the writer thread -------------------------------------------------
 
@@ -171,7 +198,10 @@ class SqliteStore(LocalStore):
             epoch = str(row[0])
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('running', '1')")
         rooms: list[RoomState] = []
-        for key, name, topic, seq in db.execute("SELECT key, name, topic, seq FROM rooms"):
+        for key, name, topic, seq, by, at in db.execute(
+            "SELECT rooms.key, name, topic, seq, set_by, set_at FROM rooms "
+            "LEFT JOIN topic_meta ON topic_meta.key = rooms.key"
+        ):
             bodies = db.execute(
                 "SELECT body FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?",
                 (key, self.retain),
@@ -179,8 +209,22 @@ class SqliteStore(LocalStore):
             if not bodies:
                 continue  # a room exists while it has members or history
             history = [Message.model_validate_json(body) for (body,) in reversed(bodies)]
-            rooms.append(RoomState(name=name, seq=seq, topic=topic, history=history))
-        return Snapshot(epoch=epoch, rooms=rooms)
+            known = topic is not None
+            rooms.append(
+                RoomState(
+                    name=name,
+                    seq=seq,
+                    topic=topic,
+                    history=history,
+                    topic_by=by if known else None,
+                    topic_ts=at if known else None,
+                )
+            )
+        bans = [
+            BanSet(room=name, ban=BanEntry.model_validate_json(body))
+            for name, body in db.execute("SELECT name, body FROM bans")
+        ]
+        return Snapshot(epoch=epoch, rooms=rooms, bans=bans)
 
     def _write_until_stopped(self, db: sqlite3.Connection) -> None:
         """Write batches until told to stop; then, if none failed, clear the mark."""
@@ -235,9 +279,22 @@ class SqliteStore(LocalStore):
                     "DO UPDATE SET topic = excluded.topic",
                     (key, name, value),
                 )
+                meta = json.loads(body or "{}")
+                db.execute(
+                    "INSERT OR REPLACE INTO topic_meta (key, set_by, set_at) VALUES (?, ?, ?)",
+                    (key, meta.get("by"), meta.get("ts")),
+                )
+            elif kind == "b":
+                db.execute(
+                    "INSERT OR REPLACE INTO bans (room, target, name, body) VALUES (?, ?, ?, ?)",
+                    (key, value, name, body),
+                )
+            elif kind == "u":
+                db.execute("DELETE FROM bans WHERE room = ? AND target = ?", (key, value))
             else:
                 db.execute("DELETE FROM messages WHERE room = ?", (key,))
                 db.execute("DELETE FROM rooms WHERE key = ?", (key,))
+                db.execute("DELETE FROM topic_meta WHERE key = ?", (key,))
                 newest.pop(key, None)
         for key, seq in newest.items():
             db.execute("DELETE FROM messages WHERE room = ? AND seq <= ?", (key, seq - self.retain))

@@ -193,6 +193,15 @@ def test_python_m_chat_client_is_the_same_program(chat_server: ChatServer) -> No
     assert done.stdout == "general <bot> via -m\n"
 
 
+def test_more_rooms_than_the_servers_burst_are_all_joined(chat_server: ChatServer) -> None:
+    rooms = [f"r{n}" for n in range(14)]  # the server's burst is 10, and a join costs one
+    args = [arg for room in rooms for arg in ("--room", room)]
+    done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", *args, stdin="hello\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout == "r0 <bot> hello\n"
+
+
 def test_a_line_with_no_room_to_go_to_exits_1_saying_why(chat_server: ChatServer) -> None:
     done = run(f"127.0.0.1:{chat_server.port}", "--nick", "bot", stdin="hello\n")
     assert done.returncode == 1

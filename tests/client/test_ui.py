@@ -211,7 +211,8 @@ async def test_topic_who_and_list_show_what_the_server_says(server: Server) -> N
         await eventually(lambda: " launch at noon" in screen.getvalue())
         pipe.send_text("/who\r")
         await eventually(lambda: "general (2): " in client.state.window.lines[-1].text)
-        assert set(client.state.window.lines[-1].text.split(": ")[-1].split()) == {"alice", "bob"}
+        names = set(client.state.window.lines[-1].text.split(": ")[-1].split())
+        assert names == {"alice", "@bob"}, "bob made the room: its op"
         pipe.send_text("/list\r")
         await eventually(
             lambda: "general (2)  launch at noon" in client.state.window.lines[-1].text

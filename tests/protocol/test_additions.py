@@ -8,11 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from protocol import (
+    RATED_TYPES,
     Ban,
     FileOffer,
     Joined,
     MessageError,
     SetMode,
+    encode_body,
     parse_client,
     safe_file_name,
 )
@@ -94,3 +96,29 @@ def test_joined_always_carries_ops_voiced_and_all_five_modes() -> None:
         "limit": None,
     }
     assert "topic_by" not in body
+
+
+def test_a_mode_request_puts_key_and_limit_on_the_wire_only_when_set() -> None:
+    """A ``null`` key or limit removes it: one left out must stay out of the frame."""
+    assert encode_body(SetMode(room="r", moderated=True)) == (
+        b'{"type":"mode","room":"r","moderated":true}'
+    )
+    assert encode_body(SetMode(room="r", key=None)) == b'{"type":"mode","room":"r","key":null}'
+    parsed = parse_client(encode_body(SetMode(room="r", topic_ops=True)))
+    assert isinstance(parsed, SetMode)
+    assert parsed.changes() == {"topic_ops": True}
+
+
+def test_a_single_address_stays_an_address_and_a_duration_may_be_fractional() -> None:
+    assert Ban(room="r", address="127.0.0.1").address == "127.0.0.1"
+    assert Ban(room="r", address="::0001").address == "::1"
+    assert Ban(room="r", address="fe80::1/64").address == "fe80::/64"
+    assert Ban(room="r", nick="a", duration=1.5).duration == 1.5
+    for duration in (0, -1):
+        with pytest.raises(ValidationError):
+            Ban(room="r", nick="a", duration=duration)
+
+
+def test_join_and_leave_cost_a_rate_token() -> None:
+    assert {"join", "leave"} <= RATED_TYPES
+    assert not {"whois", "bans", "files", "who", "list", "history"} & RATED_TYPES

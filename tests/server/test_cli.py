@@ -314,3 +314,39 @@ async def test_frame_too_large_against_the_real_process_keeps_it_serving() -> No
         await alice.send(Ping(token="still"))
         assert await alice.expect(Pong) == Pong(token="still")
         await alice.close()
+
+
+# --- --config ----------------------------------------------------------------------------
+
+
+async def test_a_flag_beats_the_environment_which_beats_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text('max-text = 5\nmotd = "from the file"\nrate = 0\nhost = "192.0.2.1"\n')
+    env = clean_env(CHAT_CONFIG=str(config), CHAT_MAX_TEXT="6", CHAT_HOST="192.0.2.2")
+    args = (*BASE_ARGS, "--no-advertise", "--max-text", "7")
+    async with chat_server(args=args, env=env) as server:
+        client = await WireClient.connect(server.port)
+        welcome = await client.hello("alice")
+        assert (welcome.motd, welcome.max_text, welcome.rate) == ("from the file", 7, 0)
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("max-text = [", "not valid TOML"),
+        ("maxtext = 5", "unknown option 'maxtext'"),
+        ('rate = "fast"', "rate"),
+        ("max-text = 2.5", "max-text"),
+        ("rate = -1", "rate"),
+    ],
+)
+def test_an_invalid_config_file_exits_2_with_one_line(tmp_path: Path, text: str, why: str) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(text + "\n")
+    assert why in run_invalid([*BASE_ARGS, "--config", str(config)])
+
+
+def test_a_missing_config_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    message = run_invalid([*BASE_ARGS, "--config", str(tmp_path / "nowhere.toml")])
+    assert "--config" in message

@@ -9,7 +9,11 @@ from protocol import (
     Bye,
     Error,
     Hello,
+    HistoryRequest,
     Join,
+    Joined,
+    Leave,
+    Left,
     ListRooms,
     Message,
     Ping,
@@ -22,6 +26,7 @@ from protocol import (
     Welcome,
     Whisper,
     Who,
+    encode,
 )
 from tests.server.helpers import (
     close_all,
@@ -38,7 +43,7 @@ from tests.wire import WireClient
 
 
 async def test_says_beyond_the_burst_are_dropped_with_rate_limited() -> None:
-    async with serving(rate=0.01, burst=3) as server:
+    async with serving(rate=0.01, burst=4) as server:  # the join costs one
         alice, bob = await welcomed(server.port, "alice", "bob")
         await alice.join("lobby")
         await bob.join("lobby")
@@ -59,7 +64,7 @@ async def test_says_beyond_the_burst_are_dropped_with_rate_limited() -> None:
 
 
 async def test_tokens_refill_at_the_rate() -> None:
-    async with serving(rate=2, burst=1) as server:
+    async with serving(rate=2, burst=2) as server:  # the join costs one
         (alice,) = await welcomed(server.port, "alice")
         await alice.join("lobby")
         await alice.send(Say(room="lobby", text="first"))
@@ -73,7 +78,7 @@ async def test_tokens_refill_at_the_rate() -> None:
 
 
 async def test_whisper_nick_and_topic_cost_a_token() -> None:
-    async with serving(rate=0.01, burst=1) as server:
+    async with serving(rate=0.01, burst=2) as server:  # the join costs one
         alice, bob = await welcomed(server.port, "alice", "bob")
         await alice.join("lobby")
         await alice.send(Say(room="lobby", text="spends the only token"))
@@ -88,20 +93,34 @@ async def test_whisper_nick_and_topic_cost_a_token() -> None:
         await close_all([alice, bob])
 
 
-async def test_join_list_who_and_ping_cost_no_token() -> None:
-    async with serving(rate=0.01, burst=1) as server:
+async def test_list_who_history_and_ping_cost_no_token() -> None:
+    async with serving(rate=0.01, burst=2) as server:
         (alice,) = await welcomed(server.port, "alice")
+        await alice.join("r0")  # a join costs one token: one is left
         for i in range(15):
-            await alice.send(Join(room=f"r{i}"))
-            await alice.recv()
             await alice.send(ListRooms())
             await alice.expect(RoomList)
-            await alice.send(Who(room=f"r{i}"))
+            await alice.send(Who(room="r0"))
+            await alice.recv()
+            await alice.send(HistoryRequest(room="r0"))
             await alice.recv()
             await alice.send(Ping(token=f"p{i}"))
             assert await alice.expect(Pong) == Pong(token=f"p{i}")
         await alice.send(Say(room="r0", text="token still there"))
         assert (await alice.expect(Message)).text == "token still there"
+        await alice.close()
+
+
+async def test_join_and_leave_cost_a_token() -> None:
+    async with serving(rate=0.01, burst=2) as server:
+        (alice,) = await welcomed(server.port, "alice")
+        await alice.join("r0")
+        await alice.send(Leave(room="r0"))
+        await alice.expect(Left)
+        await alice.send(Join(room="r1", id="j"))
+        await expect_error(alice, "rate_limited", ref="join", id="j")
+        await alice.send(Leave(room="r0", id="l"))
+        await expect_error(alice, "rate_limited", ref="leave", id="l")
         await alice.close()
 
 
@@ -117,15 +136,15 @@ async def test_rate_zero_turns_the_limit_off() -> None:
 
 
 async def test_more_than_twice_burst_drops_in_ten_seconds_gets_bye_rate_limited() -> None:
-    async with serving(rate=0.01, burst=2) as server:
+    async with serving(rate=0.01, burst=3) as server:
         alice, bob = await welcomed(server.port, "alice", "bob")
-        await alice.join("lobby")
+        await alice.join("lobby")  # one token of three
         await bob.join("lobby")
         await sync(alice)
-        for i in range(6):  # 2 accepted, 4 dropped: exactly 2 x burst, still fine
+        for i in range(8):  # 2 accepted, 6 dropped: exactly 2 x burst, still fine
             await alice.send(Say(room="lobby", text=f"m{i}"))
-        answers = [await alice.recv() for _ in range(6)]
-        assert sum(isinstance(m, Error) and m.code == "rate_limited" for m in answers) == 4
+        answers = [await alice.recv() for _ in range(8)]
+        assert sum(isinstance(m, Error) and m.code == "rate_limited" for m in answers) == 6
         await still_open(alice)
         await alice.send(Say(room="lobby", text="one drop too many"))
         received = await hung_up(alice, timeout=3)
@@ -241,3 +260,33 @@ async def test_loopback_is_exempt_from_the_per_address_cap() -> None:
         for client in clients:
             await still_open(client)
         await close_all(clients)
+
+
+async def test_toggling_join_and_leave_in_a_big_room_is_limited_then_dropped() -> None:
+    """Each join of a room of 1,000 answers 1,000 nicks and tells 1,000 members."""
+    async with serving(rate=0.01, burst=4) as server:
+        members = []
+        for start in range(0, 1000, 100):
+            batch = await asyncio.gather(
+                *(WireClient.connect(server.port) for _ in range(start, start + 100))
+            )
+            for index, member in enumerate(batch, start):
+                hello = Hello(nick=f"m{index}", protocol=1)
+                member.writer.write(encode(hello) + encode(Join(room="big")))
+            members.extend(batch)
+        (watcher,) = await welcomed(server.port, "watcher")
+        while len((await watcher.join("big")).members) < 1001:
+            await watcher.send(Leave(room="big"))
+            await watcher.expect(Left)
+        (flooder,) = await welcomed(server.port, "flooder")
+        toggles = [Join(room="big"), Leave(room="big")] * 10
+        await flooder.send_raw(b"".join(encode(m) for m in toggles))
+        received = await hung_up(flooder, timeout=20)
+        assert received[-1] == Bye(reason="rate_limited")
+        assert sum(isinstance(m, Joined) for m in received) == 2, "4 tokens: 2 joins, 2 leaves"
+        refused = [m for m in received if isinstance(m, Error)]
+        assert len(refused) == 9
+        assert all(m.code == "rate_limited" for m in refused)
+        for member in members:  # they never read: do not wait for a clean close
+            member.writer.transport.abort()
+        await watcher.close()

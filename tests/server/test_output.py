@@ -197,7 +197,7 @@ async def test_messages_before_a_fatal_frame_in_the_same_read_still_arrive() -> 
 
 
 async def test_messages_before_a_rate_limited_one_arrive_before_its_error() -> None:
-    async with serving(rate=0.01, burst=2) as server:
+    async with serving(rate=0.01, burst=3) as server:  # the join costs one
         alice, bob = await room_pair(server.port, "lobby")
         await in_one_write(
             alice,

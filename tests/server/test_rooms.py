@@ -55,7 +55,7 @@ async def test_join_answers_joined_with_members_topic_and_history(server: Server
     (alice,) = await welcomed(server.port, "alice")
     await alice.send(Join(room="lobby"))
     joined = await alice.expect(Joined)
-    assert joined == Joined(room="lobby", members=["alice"], topic=None, history=[])
+    assert joined == Joined(room="lobby", members=["alice"], topic=None, history=[], ops=["alice"])
     await alice.close()
 
 

@@ -47,6 +47,7 @@ from .numerics import (
     RPL_ENDOFWHO,
     RPL_NOTOPIC,
     RPL_TOPIC,
+    RPL_TOPICWHOTIME,
     motd,
 )
 from .registration import Phase
@@ -203,8 +204,11 @@ def topic(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
     if len(message.params) == 1:
         if facts.topic is None:
             conn.emit(conn.reply(RPL_NOTOPIC, channel))
-        else:
-            conn.emit(conn.reply(RPL_TOPIC, channel, text=facts.topic))
+            return
+        conn.emit(conn.reply(RPL_TOPIC, channel, text=facts.topic))
+        if facts.topic_by is not None:
+            when = str(int(facts.topic_ts or 0))
+            conn.emit(conn.reply(RPL_TOPICWHOTIME, channel, facts.topic_by, when))
         return
     yield build(conn, SetTopic, room=facts.name, topic=message.params[1]), Asked("TOPIC", channel)
 

@@ -72,7 +72,6 @@ class IrcConnection(Connection):
         "last_quit",
         "multi_prefix",
         "nick",
-        "opered",
         "quit_reason",
         "realname",
         "registration",
@@ -112,8 +111,6 @@ class IrcConnection(Connection):
         #: Whispers sent and neither echoed nor refused yet, by id: what they asked
         #: (made on the first whisper).
         self.whispers: dict[str, Asked] | None = None
-        #: Set by a successful ``OPER`` (user mode ``o``).
-        self.opered = False
         #: User mode ``i`` asked for: accepted, it changes nothing.
         self.invisible = False
         self._fatal: tuple[str, Error | None] | None = None
@@ -250,7 +247,9 @@ class IrcConnection(Connection):
         self.standard_replies = "standard-replies" in enabled
 
     def user_modes(self) -> str:
-        return "+" + ("i" if self.invisible else "") + ("o" if self.opered else "")
+        """``+i`` and ``o``, as ``MODE nick`` (221) shows them."""
+        oper = self.seat is not None and self.hub.queries.is_operator(self.seat)
+        return "+" + ("i" if self.invisible else "") + ("o" if oper else "")
 
     def has(self, cap: str) -> bool:
         return cap in self.caps.enabled

@@ -32,7 +32,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from protocol import RoomModes, fold
+from protocol import fold
 
 from ...config import Config, is_server_name
 from ...hub import Hub, Seat
@@ -92,17 +92,12 @@ class IrcDoor(Door):
 
     def away_text(self, nick: str) -> str | None:
         """The away text of the holder of ``nick``, or ``None`` if not away."""
-        return None
-
-    def room_modes(self, room: str) -> RoomModes:
-        """Room ``room``'s modes."""
-        return RoomModes()
+        return self.hub.queries.away(nick)
 
     def is_server_operator(self, nick: str) -> bool:
-        """Whether the holder of ``nick`` is a server operator."""
+        """Whether the holder of ``nick`` (on this node) is a server operator."""
         seat = self.hub.queries.seat(nick)
-        member = self.irc(seat) if seat is not None else None
-        return member is not None and member.opered
+        return seat is not None and self.hub.queries.is_operator(seat)
 
     def who_is(self, nick: str) -> tuple[str, str, str] | None:
         """``(user, host, realname)`` of the holder of ``nick`` on this node."""

@@ -109,9 +109,8 @@ def mode(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
         conn.emit(conn.reply(ERR_NOSUCHCHANNEL, target))
         return
     if len(params) == 1:
-        known = conn.channels.get(fold(facts.name))
-        modes = known if known is not None else conn.door.room_modes(facts.name)
-        shown = render_room_modes(modes, show_key=known is not None)
+        member = fold(facts.name) in conn.channels
+        shown = render_room_modes(facts.modes, show_key=member)
         conn.emit(conn.reply(RPL_CHANNELMODEIS, channel_name(facts.name), *shown))
         return
     parsed = parse_channel_modes(params[1], params[2:])
@@ -300,7 +299,6 @@ def answer(conn: IrcConnection, message: BaseModel) -> list[IrcMessage] | None:
             return [IrcMessage("INVITE", [conn.nick, channel_name(room)],
                                source=by_source(conn.door, by))]  # fmt: skip
         case Opered():
-            conn.opered = True
             return [
                 conn.reply(RPL_YOUREOPER),
                 IrcMessage("MODE", [conn.nick, "+o"], source=conn.server),

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from chat_server.changes import Change, Feed, Posted, Snapshot, StoreError
 from chat_server.hub import Hub, Out, Refusal, Request, Room, Seat
+from chat_server.hub.limits import Bucket
 from protocol import (
     DEFAULT_MAX_FRAME,
     DEFAULT_MAX_TEXT,
@@ -60,6 +61,7 @@ class HubSettings:
 
     password: str | None = None
     motd: str | None = None
+    oper_password: str | None = None
     max_frame: int = DEFAULT_MAX_FRAME
     max_text: int = DEFAULT_MAX_TEXT
     history: int = 200
@@ -217,6 +219,9 @@ class LocalStore:
 
     async def nick_exists(self, nick: str) -> str | None:
         raise AssertionError("the hub asked a local store for a nick")
+
+    def health(self) -> str:
+        return "fake"
 
 
 @dataclass(slots=True)
@@ -429,9 +434,14 @@ class Bench:
         return members
 
     def join(self, room: str, *members: FakeMember) -> None:
-        """Each of ``members`` joins ``room``; what that sent anyone is taken."""
+        """Each of ``members`` joins ``room``; what that sent anyone is taken.
+
+        A join costs a rate token: this setup gives it back, so a test's own
+        requests start from a full bucket.
+        """
         for member in members:
             self.send(member, Join(room=room))
+            member.seated.bucket = Bucket(self.settings.burst, self.clock())
         self.drain()
 
     def drain(self) -> None:

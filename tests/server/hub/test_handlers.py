@@ -138,7 +138,9 @@ def test_join_answers_joined_to_the_joiner_and_presence_to_the_others() -> None:
     bench = Bench()
     alice, bob = bench.welcomed("alice", "bob")
     bench.send(alice, Join(room="Lobby"))
-    assert alice.take_one(Joined) == Joined(room="Lobby", members=["alice"], topic=None, history=[])
+    assert alice.take_one(Joined) == Joined(
+        room="Lobby", members=["alice"], topic=None, history=[], ops=["alice"]
+    )
     bench.send(bob, Join(room="lobby"))
     joined = bob.take_one(Joined)
     assert (joined.room, joined.members) == ("Lobby", ["alice", "bob"])
@@ -400,7 +402,9 @@ def test_a_topic_reaches_every_member_and_is_kept_for_later_joiners() -> None:
     alice, bob = bench.in_room("lobby", "alice", "bob")
     bench.send(alice, SetTopic(room="lobby", topic="plans"))
     assert alice.take() == bob.take() == [Topic(room="lobby", topic="plans", by="alice")]
-    assert bench.store.changes[-1] == TopicSet(room="lobby", topic="plans", by="alice")
+    assert bench.store.changes[-1] == TopicSet(
+        room="lobby", topic="plans", by="alice", ts=bench.clock.wall()
+    )
     (carol,) = bench.welcomed("carol")
     bench.send(carol, Join(room="lobby"))
     assert carol.take_one(Joined).topic == "plans"
@@ -477,7 +481,7 @@ def test_who_lists_the_members_of_any_existing_room() -> None:
     bench.in_room("lobby", "alice", "Bob")
     (carol,) = bench.welcomed("carol")
     bench.send(carol, Who(room="LOBBY"))
-    assert carol.take_one(Members) == Members(room="lobby", members=["alice", "Bob"])
+    assert carol.take_one(Members) == Members(room="lobby", members=["alice", "Bob"], ops=["alice"])
 
 
 def test_who_of_a_room_that_does_not_exist_is_not_in_room() -> None:

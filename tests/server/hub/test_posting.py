@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chat_server.changes import Departed, Entered, Posted, Quit, Renamed, StoreError, Whispered
+from chat_server.changes import (
+    Departed,
+    Entered,
+    Posted,
+    Quit,
+    RankSet,
+    Renamed,
+    StoreError,
+    Whispered,
+)
 from chat_server.hub import Phase, Request
 from chat_server.hub.posting import SEQ_DIGITS
 from protocol import (
@@ -199,7 +208,9 @@ async def test_joins_leaves_and_quits_are_shared_with_the_other_nodes(
     shared_bench.hub.disconnect(alice.seated, "gone")
     assert shared_bench.shared.pending == [
         Entered(room="lobby", nick="alice"),
+        RankSet(room="lobby", nick="alice", rank="op", on=True, by=""),  # the creator's op
         Entered(room="other", nick="alice"),
+        RankSet(room="other", nick="alice", rank="op", on=True, by=""),
         Departed(room="other", nick="alice"),
         Quit(nick="alice", reason="gone", rooms=("lobby",)),
     ]

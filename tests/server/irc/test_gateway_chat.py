@@ -30,7 +30,7 @@ async def test_native_and_irc_users_chat_both_ways_in_the_same_seq_order() -> No
         joined = await alice.join("#general")
         assert [line.raw for line in joined[:3]] == [
             ":alice!alice@127.0.0.1 JOIN #general",
-            ":irc.test 353 alice = #general :bob alice",
+            ":irc.test 353 alice = #general :@bob alice",
             ":irc.test 366 alice #general :End of /NAMES list",
         ]
         assert await bob.recv_until(Presence) == Presence(
@@ -179,22 +179,25 @@ async def test_join_takes_comma_lists_of_rooms_and_keys_and_shows_the_topic_only
         alice = await registered(irc_port(server), "alice")
         lines = await alice.join("#news", "#quiet")
         raws = [line.raw for line in lines]
-        assert raws[:4] == [
+        assert raws[:2] == [
             ":alice!alice@127.0.0.1 JOIN #news",
             ":irc.test 332 alice #news :Today: IRC",
-            ":irc.test 353 alice = #news :bob alice",
+        ]
+        assert raws[2].startswith(":irc.test 333 alice #news bob ")
+        assert raws[3:5] == [
+            ":irc.test 353 alice = #news :@bob alice",
             ":irc.test 366 alice #news :End of /NAMES list",
         ]
-        assert raws[4:] == [
+        assert raws[5:] == [
             ":alice!alice@127.0.0.1 JOIN #quiet",
-            ":irc.test 353 alice = #quiet :alice",
+            ":irc.test 353 alice = #quiet :@alice",
             ":irc.test 366 alice #quiet :End of /NAMES list",
         ]
         await alice.send("JOIN #news", "JOIN #bad!room,#ok key1")
         assert [line.raw for line in await alice.sync()] == [
             ":irc.test 403 alice #bad!room :No such channel",
             ":alice!alice@127.0.0.1 JOIN #ok",
-            ":irc.test 353 alice = #ok :alice",
+            ":irc.test 353 alice = #ok :@alice",
             ":irc.test 366 alice #ok :End of /NAMES list",
         ]
         await bob.close()
@@ -213,15 +216,16 @@ async def test_topic_part_names_list_and_who() -> None:
             ":alice!alice@127.0.0.1 TOPIC #general :IRC and native",
         ]
         await alice.send("TOPIC #general")
-        assert [line.raw for line in await alice.sync()] == [
-            ":irc.test 332 alice #general :IRC and native",
-        ]
+        topic = [line.raw for line in await alice.sync()]
+        assert topic[0] == ":irc.test 332 alice #general :IRC and native"
+        assert topic[1].startswith(":irc.test 333 alice #general alice ")
+        assert len(topic) == 2
         assert await bob.recv_until(Topic) == Topic(
             room="general", topic="IRC and native", by="alice"
         )
         await alice.send("NAMES #general", "NAMES #nowhere", "LIST", "LIST #nowhere")
         assert [line.raw for line in await alice.sync()] == [
-            ":irc.test 353 alice = #general :bob alice",
+            ":irc.test 353 alice = #general :@bob alice",
             ":irc.test 366 alice #general :End of /NAMES list",
             ":irc.test 366 alice #nowhere :End of /NAMES list",
             ":irc.test 321 alice Channel :Users  Name",
@@ -232,7 +236,7 @@ async def test_topic_part_names_list_and_who() -> None:
         ]
         await alice.send("WHO #general", "WHO bob", "WHO *.fr")
         assert [line.raw for line in await alice.sync()] == [
-            ":irc.test 352 alice #general bob 127.0.0.1 irc.test bob H :0 bob",
+            ":irc.test 352 alice #general bob 127.0.0.1 irc.test bob H@ :0 bob",
             ":irc.test 352 alice #general alice 127.0.0.1 irc.test alice H :0 alice the tester",
             ":irc.test 315 alice #general :End of WHO list",
             ":irc.test 352 alice * bob 127.0.0.1 irc.test bob H :0 bob",
