@@ -266,7 +266,9 @@ def userhost(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
         oper = "*" if door.is_server_operator(seat.nick) else ""
         away = "-" if door.is_away(seat.nick) else "+"
         found.append(f"{seat.nick}{oper}={away}{user}@{host}")
-    conn.emit(IrcMessage(RPL_USERHOST, [conn.nick, " ".join(found)], source=conn.server))
+    conn.emit(
+        IrcMessage(RPL_USERHOST, [conn.nick, " ".join(found)], source=conn.server, trailing=True)
+    )
     return ()
 
 
@@ -278,7 +280,7 @@ def ison(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
         for n in wanted
         if is_valid_nick(n) and (seat := conn.hub.queries.seat(n)) is not None and seat.nick
     ]
-    conn.emit(IrcMessage(RPL_ISON, [conn.nick, " ".join(here)], source=conn.server))
+    conn.emit(IrcMessage(RPL_ISON, [conn.nick, " ".join(here)], source=conn.server, trailing=True))
     return ()
 
 
