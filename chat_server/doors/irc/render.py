@@ -105,6 +105,8 @@ def broadcast(conn: IrcConnection, out: Out) -> bytes:
         conn.last_quit = None
     memo = out.memo
     if memo is None:
+        if not conn.echo and all(_said_by(message, conn.folded) for message in messages):
+            return b""  # its own messages, to a sender without echo-message: nothing to render
         memo = out.memo = {}
     key = conn.render_key
     rendered = memo.get(key)
@@ -117,6 +119,10 @@ def broadcast(conn: IrcConnection, out: Out) -> bytes:
         own(conn, data, message) if owner == conn.folded else data
         for data, owner, message in rendered.items
     )
+
+
+def _said_by(message: BaseModel, folded: str) -> bool:
+    return type(message) is Message and fold(message.from_) == folded
 
 
 def render(door: IrcDoor, messages: Sequence[BaseModel], key: int) -> Rendered:
