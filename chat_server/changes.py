@@ -5,8 +5,12 @@ and hands every lasting change to a :class:`Store` as a small, typed
 :data:`Change`.  There are two kinds of store:
 
 - A *local* store (``shared = False``: memory, SQLite) keeps what one process
-  decided.  The hub assigns ``seq``, delivers at once, and calls
-  :meth:`Store.record` so the change outlives the process.
+  decided.  The hub assigns ``seq``, applies the change at once, and calls
+  :meth:`Store.record` so the change outlives the process.  A local store
+  that writes in the background (SQLite) calls :meth:`Feed.held` for each
+  change it takes and :meth:`Feed.written` once changes are written: the hub
+  hands nothing out in between (group commit, as a database acknowledges a
+  transaction after its log record is written).
 - A *shared* store (``shared = True``: Redis) is where several processes
   agree.  The hub does not apply a change itself: it calls
   :meth:`Store.record`, and the store hands the change back, in the one order
@@ -36,9 +40,14 @@ class StoreUnavailable(StoreError):
 
 @dataclass(frozen=True, slots=True)
 class Posted:
-    """A ``message``; a shared store replaces ``seq`` (0 when submitted)."""
+    """A ``message``; a shared store replaces ``seq`` (0 when submitted).
+
+    ``frame`` is the message's native frame when the store hands over the
+    bytes it was given (so nobody encodes it again); empty otherwise.
+    """
 
     message: Message
+    frame: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +286,16 @@ class Feed(Protocol):
 
     def unavailable(self, reason: str) -> None:
         """The store was lost: tell the clients; changes wait until it returns."""
+
+    def held(self) -> None:
+        """A local store took a change it has not written yet (call from :meth:`Store.record`).
+
+        Nothing the hub hands out from now on leaves before :meth:`written`
+        covers this change.
+        """
+
+    def written(self, count: int) -> None:
+        """The first ``count`` changes reported with :meth:`held` are written, in order."""
 
     def local_state(self) -> Snapshot:
         """This node's rooms, with its own members, and the bans it knows, to re-seed a

@@ -68,6 +68,7 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
 # (switch, help): flags that take no value; all are off by default.
 SWITCHES: list[tuple[str, str]] = [
     ("no-advertise", "do not advertise the server over mDNS"),
+    ("fsync", "with --db, every write waits for the disk (survives a power loss)"),
 ]
 SWITCH_ON = frozenset({"1", "true", "yes"})
 SWITCH_OFF = frozenset({"0", "false", "no", ""})

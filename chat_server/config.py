@@ -68,7 +68,8 @@ class Config:
     db: str | None = None
     #: Redis URL (``redis://HOST:PORT/DB``) shared by several server processes.
     redis: str | None = None
-    #: Seconds a node may miss its heartbeat before the others announce its users' quit.
+    #: Seconds a node may miss its heartbeat before the others announce its users' quit
+    #: (at most half of ``ping_timeout`` is used, so they hear of it within that).
     node_ttl: float = 10.0
     #: Also speak IRC on this port (``None``: no IRC gateway; 0 picks a free port).
     irc_port: int | None = None
@@ -78,6 +79,8 @@ class Config:
     name: str = field(default_factory=default_name)
     #: Do not advertise the server over mDNS (a switch: ``--no-advertise``).
     no_advertise: bool = False
+    #: With ``db``: every commit waits for the disk, so it survives a power loss too.
+    fsync: bool = False
 
     def __post_init__(self) -> None:
         def require(ok: bool, option: str, why: str) -> None:
@@ -157,6 +160,11 @@ class Config:
             self.name.isprintable() and 0 < len(self.name.encode()) <= MAX_NAME_BYTES,
             "name",
             f"must be 1-{MAX_NAME_BYTES} bytes of printable text",
+        )
+        require(
+            not self.fsync or self.db is not None,
+            "fsync",
+            "applies to --db only (with --redis, Redis's appendfsync decides)",
         )
 
     def replace(self, **changes: object) -> Config:

@@ -124,6 +124,8 @@ class Connection(asyncio.Protocol):
         #: Reading stopped until the transport drains (replies past --sendq).
         self._blocked = False
         self._linger: asyncio.TimerHandle | None = None
+        #: The transport is gone (``connection_lost``).
+        self._lost = False
 
     # --- asyncio.Protocol ------------------------------------------------------
 
@@ -156,6 +158,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._chunks = None  # nothing more to write
         self.closing = True
+        self._lost = True
         if self._linger is not None:
             self._linger.cancel()
         self.door.connections.discard(self)
@@ -237,8 +240,11 @@ class Connection(asyncio.Protocol):
     ) -> None:
         """Send ``error`` (if any) and ``bye``, tell the rooms, and close.
 
-        The connection is half-closed so the last bytes arrive, then lingers
-        for ``--close-linger`` seconds reading and discarding, then is aborted.
+        Nothing more is read at once; ``bye`` follows every frame the hub
+        handed out for this connection before (some may wait for the store's
+        write: :meth:`Hub.after_output`).  The connection is then half-closed
+        so the last bytes arrive, lingers for ``--close-linger`` seconds
+        reading and discarding, and is aborted.
         """
         if self.closing:
             return
@@ -246,6 +252,14 @@ class Connection(asyncio.Protocol):
         self.hub.stats.dropped(reason)
         if self.seat is not None:
             self.hub.disconnect(self.seat, announce or reason)
+        if self._chunks is None:  # dropped: nothing more is sent
+            self._say_goodbye(reason, error)
+        else:
+            self.hub.after_output(lambda: self._say_goodbye(reason, error))
+
+    def _say_goodbye(self, reason: str, error: Error | None) -> None:
+        if self._lost:
+            return
         last = self._chunks or []  # what was queued goes first, unless it was dropped
         self._chunks = None
         last.append(self.goodbye(reason, error))

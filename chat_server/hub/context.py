@@ -98,6 +98,8 @@ class Context:
     bans: BanBook = field(default_factory=BanBook)
     #: Away texts by folded nick, of members here and on other nodes.
     away: dict[str, str] = field(default_factory=dict)
+    #: Seats whose requests wait until the store has written what it holds.
+    stalled: dict[Seat, None] = field(default_factory=dict)
     #: Chosen once by the hub, right after building the context.
     posting: Posting = field(init=False)
 

@@ -151,6 +151,14 @@ class Hub:
         for seat in list(self.ctx.roster.seats):
             seat.member.close("server_shutdown")
 
+    def after_output(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once every frame handed out so far has left the hub.
+
+        At once, unless frames wait for a durable store's write; a door
+        closing a connection says ``bye`` from ``then``, so it comes last.
+        """
+        self.ctx.post.after(then)
+
     async def emptied(self) -> None:
         """Wait until every connection is released (after :meth:`shutdown`)."""
         if self.ctx.roster.seats:
@@ -232,6 +240,10 @@ class Hub:
                         handler(ctx, seat, request)
                 if seat.waiting:
                     break
+                if ctx.post.full and seat.phase is not Phase.GONE:
+                    seat.stalled = True  # the store is behind: read on after Mirror.written
+                    ctx.stalled[seat] = None
+                    break
         finally:
             ctx.stats.received += taken
             ctx.post.flush()
@@ -283,6 +295,7 @@ class Hub:
             return
         ctx = self.ctx
         phase, seat.phase = seat.phase, Phase.GONE
+        ctx.stalled.pop(seat, None)
         nick = seat.nick
         if nick is None:
             return

@@ -3,7 +3,10 @@
 A local store's messages and topics are applied here as they are made; a
 shared store (several nodes) hands every change back through
 :meth:`Mirror.apply`, in the one order every node sees, and this node's rooms
-then mirror the whole cluster.  :class:`Mirror` is the hub's
+then mirror the whole cluster.  A local store that writes in the background
+reports each change it takes (:meth:`Mirror.held`) and each batch written
+(:meth:`Mirror.written`), and what was handed out meanwhile waits in the
+:class:`~chat_server.hub.post.Post` until then.  :class:`Mirror` is the hub's
 :class:`~chat_server.changes.Feed`.
 """
 
@@ -77,10 +80,10 @@ class Mirror:
         if mine and isinstance(change, Entered | Departed | Quit | Renamed):
             return
         match change:
-            case Posted(message=message):
+            case Posted(message=message, frame=frame):
                 room = self._mirror(message.room)
                 if message.seq > room.seq:  # else seen already (a snapshot overlapping)
-                    self.posted(room, message, encode(message))
+                    self.posted(room, message, frame or encode(message))
             case TopicSet(room=name, topic=text, by=by, ts=ts):
                 room = self._mirror(name)
                 topic = Topic(room=room.name, topic=text, by=by)
@@ -121,8 +124,22 @@ class Mirror:
         self.ctx.post.flush()
 
     def unavailable(self, reason: str) -> None:
-        """Tell every welcomed member that the store is gone for now."""
-        self.ctx.post.each(self.ctx.roster.welcomed(), Error(code="unavailable", message=reason))
+        """Tell every welcomed member that the store is gone for now (ahead of what waits)."""
+        self.ctx.post.now(self.ctx.roster.welcomed(), Error(code="unavailable", message=reason))
+
+    def held(self) -> None:
+        self.ctx.post.hold()
+
+    def written(self, count: int) -> None:
+        """Hand out what waited for these changes; read again from members that had to wait."""
+        ctx = self.ctx
+        ctx.post.written(count)
+        if ctx.stalled and not ctx.post.full:
+            stalled = list(ctx.stalled)
+            ctx.stalled.clear()
+            for seat in stalled:
+                seat.stalled = False
+                seat.member.resume()
 
     def local_state(self) -> Snapshot:
         return Snapshot(

@@ -278,10 +278,11 @@ class SharedPosting:
     def say(self, seat: Seat, room: Room, request: Say) -> None:
         ctx = self.ctx
         message = _message(ctx, seat, room, request, 0)
+        frame = encode(message)
         # The store writes the real seq in place of 0: leave room for its digits.
-        if not ctx.fits(encode(message) + b"0" * SEQ_DIGITS):
+        if not ctx.fits(frame + b"0" * SEQ_DIGITS):
             too_long(ctx, seat, request)
-        elif not ctx.store.record(Posted(message)):
+        elif not ctx.store.record(Posted(message, frame=frame)):
             backlogged(ctx, seat, request)
 
     def topic(self, seat: Seat, room: Room, request: SetTopic) -> None:

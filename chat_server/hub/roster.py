@@ -69,6 +69,8 @@ class Seat:
     oper: bool = False
     #: Wall-clock time of the last ``say`` or ``whisper`` (``whois`` idle); 0 = none yet.
     active: float = 0.0
+    #: Too much output waits for the store: the hub takes nothing from it for now.
+    stalled: bool = False
 
     @property
     def welcomed(self) -> bool:
@@ -78,7 +80,7 @@ class Seat:
     @property
     def waiting(self) -> bool:
         """The hub takes nothing now; the member hears :meth:`Member.resume` when it does."""
-        return TAKES[self.phase] == frozenset()
+        return self.stalled or TAKES[self.phase] == frozenset()
 
 
 @dataclass(eq=False, slots=True)

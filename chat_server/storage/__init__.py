@@ -52,11 +52,11 @@ def make_store(config: Config) -> Store:
     if config.db is not None:
         from .sqlite import SqliteStore
 
-        return SqliteStore(config.db, retain=config.history)
+        return SqliteStore(config.db, retain=config.history, fsync=config.fsync)
     if config.redis is not None:
-        try:
-            from .redis import RedisStore
-        except ImportError as exc:
-            raise StoreError("--redis needs the redis package: pip install hubbub[redis]") from exc
-        return RedisStore(config.redis, retain=config.history, node_ttl=config.node_ttl)
+        from .redis import RedisStore
+
+        # A dead node's users are announced within --ping-timeout, as a dead client's are.
+        ttl = max(1.0, min(config.node_ttl, config.ping_timeout / 2))
+        return RedisStore(config.redis, retain=config.history, node_ttl=ttl)
     return MemoryStore()

@@ -7,11 +7,19 @@ hub assigns ``seq`` in memory from what :meth:`SqliteStore.open` loaded, so
 each room's sequence continues where it stopped, and the history ``epoch`` is
 kept in the file so clients know their ``seq`` values still hold.
 
-Messages are broadcast before their batch is committed, so a crash can lose
-the last of them, and their ``seq`` would then be given again.  The file is
-marked ``running`` while a server has it open and unmarked once everything
-was written; a start that finds the mark takes a new epoch, which tells
-clients to forget their ``seq`` values.
+Acknowledged after the write (group commit): every change taken is reported
+to the hub (:meth:`Feed.held`), which hands nothing out until the writer has
+committed it (:meth:`Feed.written`).  A batch is what arrived while the
+previous one was written, so the disk sees one commit per batch, not per
+message.  A commit with ``synchronous=NORMAL`` is in the operating system's
+hands when it returns: it survives the process being killed, not a power loss
+or a kernel crash; ``--fsync`` (``synchronous=FULL``) waits for the disk too.
+
+So a crash of the process loses only what nobody was told about, and the
+next start keeps the epoch.  The file is marked ``running`` (with the boot it
+started in and its ``synchronous`` mode) while a server has it open: a start
+that finds the mark of an earlier boot without ``--fsync`` knows acknowledged
+commits may have been lost with the machine, and takes a new epoch.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from protocol import BanEntry, Message, encode_body, fold
@@ -76,32 +85,55 @@ CREATE TABLE IF NOT EXISTS bans (
 
 #: Changes written in one transaction at most.
 BATCH = 2000
+#: Seconds between attempts to write a batch that failed (doubling up to the max).
+RETRY_FIRST = 0.05
+RETRY_MAX = 2.0
+#: Where Linux names the current boot; elsewhere every boot looks new.
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
-# What goes on the queue: (kind, room key, room name, value, body); None stops.
-_Op = tuple[str, str, str, Any, str | None]
+# What goes on the queue: (number, kind, room key, room name, value, body); None stops.
+_Op = tuple[int, str, str, str, Any, str | None]
+
+
+def boot_id() -> str:
+    """This boot of the machine, or ``""`` where the system does not say."""
+    try:
+        return BOOT_ID.read_text().strip()
+    except OSError:
+        return ""
 
 
 class SqliteStore(LocalStore):
     """A local, durable store in the SQLite file ``path``.
 
     ``retain`` messages are kept per room (the server's ``--history``);
-    ``backlog`` changes may wait for the writer before :meth:`record` refuses.
+    ``backlog`` changes may wait for the writer before :meth:`record` refuses;
+    ``fsync`` waits for the disk on every commit (``--fsync``).
     """
 
-    def __init__(self, path: str, *, retain: int, backlog: int = 100_000) -> None:
+    def __init__(
+        self, path: str, *, retain: int, backlog: int = 100_000, fsync: bool = False
+    ) -> None:
         self.path = path
         self.retain = retain
         self.backlog = backlog
+        self.fsync = fsync
         self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._feed: Feed | None = None
+        #: Changes taken so far (the loop's side); the writer reports how many are written.
+        self._taken = 0
         #: Set by the writer on its way out; ``record`` refuses from then on.
         self._stopped = threading.Event()
+        #: Set by :meth:`close`: a batch that keeps failing is given up.
+        self._closing = threading.Event()
 
     # --- the event loop's side ---------------------------------------------
 
     async def open(self, feed: Feed) -> Snapshot:
         loop = asyncio.get_running_loop()
         opened: asyncio.Future[Snapshot] = loop.create_future()
+        self._feed = feed
 
         def report(result: Snapshot | BaseException) -> None:
             def settle() -> None:
@@ -114,8 +146,14 @@ class SqliteStore(LocalStore):
 
             loop.call_soon_threadsafe(settle)
 
+        def written(count: int) -> None:
+            loop.call_soon_threadsafe(feed.written, count)
+
+        def failing(reason: str) -> None:
+            loop.call_soon_threadsafe(feed.unavailable, reason)
+
         self._thread = threading.Thread(
-            target=self._run, args=(report,), name="sqlite-writer", daemon=True
+            target=self._run, args=(report, written, failing), name="sqlite-writer", daemon=True
         )
         self._thread.start()
         snapshot = await opened
@@ -127,6 +165,7 @@ class SqliteStore(LocalStore):
         if thread is None:
             return
         self._queue.put(None)
+        self._closing.set()
         await asyncio.to_thread(thread.join, 10.0)
         if thread.is_alive():
             log.error("the SQLite writer did not finish within 10 s")
@@ -135,22 +174,27 @@ class SqliteStore(LocalStore):
     def record(self, change: Change) -> bool:
         if self._stopped.is_set() or self._queue.qsize() >= self.backlog:
             return False
+        op: tuple[str, str, str, Any, str | None]
         match change:
             case Posted(message=message):
                 body = encode_body(message).decode()
-                self._queue.put(("m", fold(message.room), message.room, message.seq, body))
+                op = ("m", fold(message.room), message.room, message.seq, body)
             case TopicSet(room=room, topic=topic, by=by, ts=ts):
                 meta = json.dumps({"by": by, "ts": ts})
-                self._queue.put(("t", fold(room), room, topic, meta))
+                op = ("t", fold(room), room, topic, meta)
             case Forgotten(room=room):
-                self._queue.put(("f", fold(room), room, None, None))
+                op = ("f", fold(room), room, None, None)
             case BanSet(room=room, ban=ban):
                 target = ban_key(ban.nick, ban.address)
-                self._queue.put(("b", fold(room), room, target, encode_body(ban).decode()))
+                op = ("b", fold(room), room, target, encode_body(ban).decode())
             case BanLifted(room=room, nick=nick, address=address):
-                self._queue.put(("u", fold(room), room, ban_key(nick, address), None))
+                op = ("u", fold(room), room, ban_key(nick, address), None)
             case _:
-                pass  # presence and nicks do not outlive the process
+                return True  # presence and nicks do not outlive the process
+        self._taken += 1
+        self._queue.put((self._taken, *op))
+        if self._feed is not None:
+            self._feed.held()
         return True
 
     def health(self) -> str:
@@ -160,14 +204,20 @@ class SqliteStore(LocalStore):
 
     # --- the writer thread -------------------------------------------------
 
-    def _run(self, report: Callable[[Snapshot | BaseException], None]) -> None:
+    def _run(
+        self,
+        report: Callable[[Snapshot | BaseException], None],
+        written: Callable[[int], None],
+        failing: Callable[[str], None],
+    ) -> None:
         try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA synchronous=FULL")  # the mark below reaches the disk
                 db.executescript(SCHEMA)
                 snapshot = self._load(db)
+                db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
             except BaseException:
                 db.close()
                 raise
@@ -181,22 +231,23 @@ class SqliteStore(LocalStore):
             raise
         report(snapshot)
         try:
-            self._write_until_stopped(db)
+            self._write_until_stopped(db, written, failing)
         finally:
             self._stopped.set()
             db.close()
 
     def _load(self, db: sqlite3.Connection) -> Snapshot:
         row = db.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-        crashed = db.execute("SELECT 1 FROM meta WHERE key = 'running'").fetchone() is not None
-        if row is None or crashed:
-            if crashed:
-                log.warning("%s was not closed cleanly: a new history epoch", self.path)
+        mark = db.execute("SELECT value FROM meta WHERE key = 'running'").fetchone()
+        if row is None or (mark is not None and self._maybe_lost(str(mark[0]))):
             epoch = secrets.token_hex(8)
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?)", (epoch,))
         else:
             epoch = str(row[0])
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('running', '1')")
+            if mark is not None:
+                log.warning("%s was not closed cleanly; nothing acknowledged was lost", self.path)
+        running = f"{boot_id()} {'full' if self.fsync else 'normal'}"
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('running', ?)", (running,))
         rooms: list[RoomState] = []
         for key, name, topic, seq, by, at in db.execute(
             "SELECT rooms.key, name, topic, seq, set_by, set_at FROM rooms "
@@ -226,9 +277,33 @@ class SqliteStore(LocalStore):
         ]
         return Snapshot(epoch=epoch, rooms=rooms, bans=bans)
 
-    def _write_until_stopped(self, db: sqlite3.Connection) -> None:
-        """Write batches until told to stop; then, if none failed, clear the mark."""
-        intact = True
+    def _maybe_lost(self, mark: str) -> bool:
+        """Whether the server that left ``mark`` may have lost acknowledged commits.
+
+        A process that dies leaves its commits to the operating system, which
+        writes them; only the machine going down loses them, and only without
+        ``--fsync``.
+        """
+        boot, _, mode = mark.partition(" ")
+        if mode == "full" or (boot and boot == boot_id()):
+            return False
+        log.warning(
+            "%s was open without --fsync when the machine went down: a new history epoch",
+            self.path,
+        )
+        return True
+
+    def _write_until_stopped(
+        self,
+        db: sqlite3.Connection,
+        written: Callable[[int], None],
+        failing: Callable[[str], None],
+    ) -> None:
+        """Write batches until told to stop, then clear the mark.
+
+        A batch that fails is tried again until it is written (or the store is
+        closed): nothing in it was handed out, and nothing after it is.
+        """
         while True:
             first = self._queue.get()
             if first is None:
@@ -244,36 +319,52 @@ class SqliteStore(LocalStore):
                     stop = True
                     break
                 batch.append(op)
-            try:
-                self._write(db, batch)
-            except sqlite3.Error:
-                intact = False
-                log.exception("writing %d changes to %s failed", len(batch), self.path)
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
+            if not self._write_with_retries(db, batch, failing):
+                return
+            written(batch[-1][0])
             if stop:
                 break
-        if intact:  # if this fails too, the next start takes a new epoch: safe
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("DELETE FROM meta WHERE key = 'running'")
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("DELETE FROM meta WHERE key = 'running'")
+
+    def _write_with_retries(
+        self,
+        db: sqlite3.Connection,
+        batch: list[_Op],
+        failing: Callable[[str], None],
+    ) -> bool:
+        """Write ``batch``; ``False`` if it could not be written before a stop."""
+        delay = RETRY_FIRST
+        told = False
+        while True:
+            try:
+                self._write(db, batch)
+                if told:
+                    log.warning("writing to %s works again", self.path)
+                return True
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                if not told:
+                    log.error("writing %d changes to %s failed: %s", len(batch), self.path, exc)
+                    failing("the server cannot write its history: what you send waits")
+                    told = True
+            if self._closing.wait(delay):
+                log.error("%s: %d changes were never written (never sent)", self.path, len(batch))
+                return False
+            delay = min(RETRY_MAX, delay * 2)
 
     def _write(self, db: sqlite3.Connection, batch: list[_Op]) -> None:
-        newest: dict[str, int] = {}
+        newest: dict[str, tuple[str, int]] = {}
+        messages: list[tuple[str, int, str | None]] = []
         db.execute("BEGIN")
-        for kind, key, name, value, body in batch:
+        for _, kind, key, name, value, body in batch:
             if kind == "m":
-                db.execute(
-                    "INSERT INTO rooms (key, name, seq) VALUES (?, ?, ?) ON CONFLICT (key) "
-                    "DO UPDATE SET seq = max(seq, excluded.seq)",
-                    (key, name, value),
-                )
-                if self.retain:
-                    db.execute(
-                        "INSERT OR REPLACE INTO messages (room, seq, body) VALUES (?, ?, ?)",
-                        (key, value, body),
-                    )
-                newest[key] = value
-            elif kind == "t":
+                messages.append((key, value, body))
+                newest[key] = (name, value)
+                continue
+            self._messages(db, messages, newest)
+            if kind == "t":
                 db.execute(
                     "INSERT INTO rooms (key, name, topic) VALUES (?, ?, ?) ON CONFLICT (key) "
                     "DO UPDATE SET topic = excluded.topic",
@@ -295,7 +386,30 @@ class SqliteStore(LocalStore):
                 db.execute("DELETE FROM messages WHERE room = ?", (key,))
                 db.execute("DELETE FROM rooms WHERE key = ?", (key,))
                 db.execute("DELETE FROM topic_meta WHERE key = ?", (key,))
-                newest.pop(key, None)
-        for key, seq in newest.items():
-            db.execute("DELETE FROM messages WHERE room = ? AND seq <= ?", (key, seq - self.retain))
+        self._messages(db, messages, newest)
         db.execute("COMMIT")
+
+    def _messages(
+        self,
+        db: sqlite3.Connection,
+        messages: list[tuple[str, int, str | None]],
+        newest: dict[str, tuple[str, int]],
+    ) -> None:
+        """Write a run of messages: each room's ``seq`` once, old ones beyond ``retain`` out."""
+        if not messages:
+            return
+        db.executemany(
+            "INSERT INTO rooms (key, name, seq) VALUES (?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET seq = max(seq, excluded.seq)",
+            [(key, name, seq) for key, (name, seq) in newest.items()],
+        )
+        if self.retain:
+            db.executemany(
+                "INSERT OR REPLACE INTO messages (room, seq, body) VALUES (?, ?, ?)", messages
+            )
+            db.executemany(
+                "DELETE FROM messages WHERE room = ? AND seq <= ?",
+                [(key, seq - self.retain) for key, (_, seq) in newest.items()],
+            )
+        messages.clear()
+        newest.clear()

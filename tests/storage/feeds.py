@@ -14,6 +14,10 @@ class Recorder:
         self.changes: list[tuple[Change, bool]] = []
         self.arrived = asyncio.Event()
         self.batches = 0
+        #: Changes a local store took (``held``) and how many it reported written.
+        self.taken = 0
+        self.written_count = 0
+        self.wrote = asyncio.Event()
 
     def apply(self, change: Change, mine: bool) -> None:
         self.changes.append((change, mine))
@@ -24,6 +28,13 @@ class Recorder:
 
     def unavailable(self, reason: str) -> None:
         pass
+
+    def held(self) -> None:
+        self.taken += 1
+
+    def written(self, count: int) -> None:
+        self.written_count = count
+        self.wrote.set()
 
     def local_state(self) -> Snapshot:
         return Snapshot()
