@@ -5,8 +5,9 @@ gives in its wire's shape: IRC's ``TOPIC #room`` (no argument), ``WHO nick``,
 ``USERHOST``, ``CHATHISTORY AFTER``, the members a ``TAGMSG`` is relayed
 to.  :class:`Queries` is the whole of what a door may read of the hub's
 state, and the two things it may do besides :meth:`Hub.receive
-<chat_server.hub.Hub.receive>`: hand out held room messages
-(:meth:`Queries.flush`) and spend a flood-control token (:meth:`Queries.spend`).
+<chat_server.hub.Hub.receive>`: send a connection a reply of its own in order
+with the hub's (:meth:`Queries.send`) and spend a flood-control token
+(:meth:`Queries.spend`).
 
 Everything returned is a snapshot or a :class:`Seat` (the door-facing
 record of a connection); a door must not change what it gets, nor keep a
@@ -23,6 +24,7 @@ from protocol import Message, RoomModes, fold
 from .context import Context
 from .gate import is_op
 from .history import Query, select
+from .member import Out
 from .roster import Seat
 
 
@@ -119,11 +121,19 @@ class Queries:
             return None
         return Page(room=room.name, messages=select(room.history, query))
 
-    def flush(self) -> None:
-        """Hand out the room messages the hub holds back for joining (see
-        :class:`~chat_server.hub.post.Post`): call before a door writes a line
-        of its own while it hands the hub requests, so nothing overtakes them."""
-        self._ctx.post.flush()
+    def send(self, seat: Seat, out: Out) -> None:
+        """Hand ``seat`` an ``out`` of the door's own (a reply it words by itself),
+        in order with everything the hub hands it: after the room messages it
+        holds and whatever waits for a store's write, so no door reply
+        overtakes an echo or an earlier answer.  ``seat.send`` gets it in turn."""
+        self._ctx.post.to(seat, out)
+
+    def settled(self) -> bool:
+        """Whether every frame the hub has decided so far has been handed out (a
+        durable store holds none back for its write)."""
+        post = self._ctx.post
+        post.flush()
+        return post.settled
 
     def spend(self, seat: Seat) -> bool:
         """Spend one of ``seat``'s flood-control tokens on something the door

@@ -96,7 +96,9 @@ def registering(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
         registration.begin()
         nick = registration.nick
         assert nick is not None
-        hello = Hello(nick=nick, protocol=PROTOCOL_VERSION, password=registration.password)
+        hello = build(
+            conn, Hello, nick=nick, protocol=PROTOCOL_VERSION, password=registration.password
+        )
         yield hello, Asked("NICK", nick)
 
 
@@ -147,7 +149,7 @@ def nick(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
 def quit(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
     reason = message.params[0] if message.params and message.params[0] else None
     conn.quit_reason = reason
-    yield Quit(reason=reason), Asked("QUIT")
+    yield build(conn, Quit, reason=reason), Asked("QUIT")
 
 
 def motd_command(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
@@ -165,7 +167,7 @@ def join(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
         return
     if message.params[0] == "0":
         for key in list(conn.channels):
-            yield Leave(room=key), Asked("PART", CHANNEL_PREFIX + key)
+            yield build(conn, Leave, room=key), Asked("PART", CHANNEL_PREFIX + key)
         return
     channels = message.params[0].split(",")
     keys = message.params[1].split(",") if len(message.params) > 1 else []
@@ -187,7 +189,7 @@ def part(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
         if room is None:
             conn.emit(conn.reply(ERR_NOSUCHCHANNEL, channel))
             continue
-        yield Leave(room=room), Asked("PART", channel)
+        yield build(conn, Leave, room=room), Asked("PART", channel)
 
 
 def topic(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
@@ -222,12 +224,12 @@ def names(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
         if room is None:
             conn.emit(conn.reply(RPL_ENDOFNAMES, channel))
             continue
-        yield Who(room=room), Asked("NAMES", channel, lists=True)
+        yield build(conn, Who, room=room), Asked("NAMES", channel, lists=True)
 
 
 def list_rooms(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
     wanted = tuple(message.params[0].split(",")) if message.params else ()
-    yield ListRooms(), Asked("LIST", targets=wanted)
+    yield build(conn, ListRooms), Asked("LIST", targets=wanted)
 
 
 def who(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
@@ -238,7 +240,7 @@ def who(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
     if mask.startswith(CHANNEL_PREFIX):
         room = room_name(mask)
         if room is not None:
-            yield Who(room=room), Asked("WHO", mask, lists=True)
+            yield build(conn, Who, room=room), Asked("WHO", mask, lists=True)
             return
     elif is_valid_nick(mask) and (seat := conn.hub.queries.seat(mask)) is not None:
         assert seat.nick is not None

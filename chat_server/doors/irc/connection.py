@@ -18,9 +18,9 @@ from ...config import Config
 from ...hub import Out, Request
 from ..base import Connection
 from . import commands, render, replies
-from .asked import Asked
 from .caps import CapNegotiation
 from .errors import InvalidUtf8, LineTooLong, MalformedLine
+from .ledger import Ledger
 from .mapping import hostmask, irc_host
 from .numerics import ERR_INPUTTOOLONG, ERR_UNKNOWNCOMMAND, INVALID_UTF8, Numeric, fail, reply
 from .registration import Phase, Registration
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NETWORK = "hubbub"
-#: Whispers a connection remembers while a shared store decides them.
-MAX_AWAITED = 64
 VERSION = f"hubbub-{__version__}"
 
 #: What the ERROR line before closing says, by ``bye`` reason.
@@ -61,7 +59,6 @@ class IrcConnection(Connection):
     __slots__ = (
         "_batches",
         "_fatal",
-        "asked",
         "caps",
         "channels",
         "decoder",
@@ -70,6 +67,7 @@ class IrcConnection(Connection):
         "hostmask",
         "invisible",
         "last_quit",
+        "ledger",
         "multi_prefix",
         "nick",
         "quit_reason",
@@ -79,7 +77,6 @@ class IrcConnection(Connection):
         "render_key",
         "standard_replies",
         "user",
-        "whispers",
     )
 
     def __init__(self, door: IrcDoor) -> None:
@@ -100,17 +97,14 @@ class IrcConnection(Connection):
         self.standard_replies = False
         #: Rooms this client is in, by folded name, with their modes as it knows them.
         self.channels: dict[str, RoomModes] = {}
-        #: The IRC command whose requests the hub is answering now.
-        self.asked: Asked | None = None
+        #: What the requests still waiting for an answer asked.
+        self.ledger = Ledger()
         #: The nick a ``NICK`` asked for, while the hub decides it.
         self.renaming: str | None = None
         #: The folded nick of the last ``QUIT`` line sent: a quit reaches us once per
         #: shared room, and IRC says it once.
         self.last_quit: str | None = None
         self.quit_reason: str | None = None
-        #: Whispers sent and neither echoed nor refused yet, by id: what they asked
-        #: (made on the first whisper).
-        self.whispers: dict[str, Asked] | None = None
         #: User mode ``i`` asked for: accepted, it changes nothing.
         self.invisible = False
         self._fatal: tuple[str, Error | None] | None = None
@@ -128,10 +122,9 @@ class IrcConnection(Connection):
         seat = self.seat
         if seat is None or self.closing:
             return
-        try:
-            self.hub.receive(seat, self.requests())
-        finally:
-            self.asked = None
+        self.hub.receive(seat, self.requests())
+        if self.hub.queries.settled():  # every answer is out: no error can follow
+            self.ledger.settle()
         if self._fatal is not None:
             reason, error = self._fatal
             self._fatal = None
@@ -164,9 +157,8 @@ class IrcConnection(Connection):
             self.last_received = self.door.clock()
             self.pinged = False
             for request, asked in commands.dispatch(self, message):
-                self.asked = asked
+                self.ledger.note(request, asked)
                 yield request
-            self.asked = None
 
     # --- what command handlers use -------------------------------------------------
 
@@ -186,31 +178,14 @@ class IrcConnection(Connection):
         return reply(self.server, self.nick, numeric, *params, text=text)
 
     def emit(self, *messages: IrcMessage) -> None:
-        """Send lines of the door's own, after what the hub holds back."""
-        if not messages or self._chunks is None:
-            return
-        self.hub.queries.flush()
-        self.queue(b"".join(message.serialize() for message in messages))
+        """Send lines of the door's own, in order with what the hub sends this client."""
+        if messages:
+            self.emit_bytes(b"".join(message.serialize() for message in messages))
 
     def emit_bytes(self, data: bytes) -> None:
         """:meth:`emit` for lines already serialized."""
-        if data and self._chunks is not None:
-            self.hub.queries.flush()
-            self.queue(data)
-
-    def awaiting(self, message_id: str, asked: Asked) -> None:
-        """A whisper went to the hub with ``message_id``; its answer may come later."""
-        if self.whispers is None:
-            self.whispers = {}
-        self.whispers[message_id] = asked
-        if len(self.whispers) > MAX_AWAITED:
-            del self.whispers[next(iter(self.whispers))]
-
-    def answered(self, message_id: str | None) -> Asked | None:
-        """What the whisper ``message_id`` asked, forgotten now it is answered."""
-        if message_id is None or not self.whispers:
-            return None
-        return self.whispers.pop(message_id, None)
+        if data and self.seat is not None and not self.closing:
+            self.hub.queries.send(self.seat, render.own_lines(data))
 
     def fatal(self, reason: str, error: Error | None = None) -> None:
         """Close once the hub has taken this read (an answer cannot close mid-read)."""
@@ -271,6 +246,9 @@ class IrcConnection(Connection):
             # The hot path: a broadcast already rendered this way (inlined).
             self.last_quit = None
             data = rendered.data
+        elif not out.messages:  # lines of the door's own (emit)
+            assert memo is not None
+            data = memo[render.OWN_LINES]  # type: ignore[assignment]
         elif type(out.messages[0]) in render.BROADCASTS:
             data = render.broadcast(self, out)
         else:

@@ -8,16 +8,17 @@ stream or queue of its own.  Each read goes through a
 :class:`~.wire.LineDecoder`; each line is turned by a command handler
 (:mod:`.commands`, :mod:`.talking`, :mod:`.moderating`) into zero or more
 protocol requests, handed to the hub lazily as the native door does, or
-answered directly (``CAP``, ``PING`` before registration, 421...).  A line
-the door answers by itself first lets the hub hand out the room messages it
-holds (:meth:`~chat_server.hub.Queries.flush`), so no reply overtakes an echo.
+answered directly (``CAP``, ``PING`` before registration, 421...).
 
 Each request goes with an :class:`~.asked.Asked`: which IRC command it came
 from, so that the hub's answer is worded as that command's reply (a
 ``members`` reply is 353/366 for ``NAMES`` and 352/315 for ``WHO``; a
-``not_in_room`` error is 404 for ``PRIVMSG`` and 442 for ``PART``).  The hub
-answers a request before it takes the next one, so the door knows which
-command an answer belongs to (:attr:`IrcConnection.asked`).
+``not_in_room`` error is 404 for ``PRIVMSG`` and 442 for ``PART``).  The
+answer may come after the read that asked (a durable store holds frames
+until its write), so each connection's :class:`~.ledger.Ledger` finds it by
+the request's ``id`` or by the order of replies.  Lines the door words
+itself go through the hub's ``Post`` too (:meth:`Queries.send
+<chat_server.hub.Queries.send>`), so nothing overtakes an earlier answer.
 
 Output: broadcasts (messages, joins, nick changes...) are rendered once per
 distinct rendering, kept in :attr:`Out.memo <chat_server.hub.Out.memo>` by
@@ -60,11 +61,18 @@ class IrcDoor(Door):
         self._host_name = default_server_name()
         #: Client-only tags of the messages and whispers IRC clients sent lately.
         self.client_tags = ClientTags()
+        self._ids = 0
+        self._id_prefix = f"irc+{secrets.token_hex(3)}-"
 
     @property
     def server_name(self) -> str:
         """``--irc-server-name``, or the host name (read once, at start)."""
         return self.config.irc_server_name or self._host_name
+
+    def new_id(self) -> str:
+        """A request ``id`` no other request of this door has (see :mod:`.ledger`)."""
+        self._ids += 1
+        return f"{self._id_prefix}{self._ids:x}"
 
     def connection(self) -> IrcConnection:
         """A protocol for ``loop.create_server``."""
@@ -113,29 +121,26 @@ class IrcDoor(Door):
 class ClientTags:
     """Client-only (``+``) tags of messages on their way through the hub.
 
-    The hub carries no IRC tags: a ``PRIVMSG`` with tags goes to the hub with
-    an ``id`` from :meth:`keep` (the native ``id`` every recipient gets back),
-    and the door finds the tags again by that ``id`` when it renders the
-    message, here or after a shared store handed it back.  Only the ``LIMIT``
-    latest are kept, and a message gets them only from its own sender, so an
-    ``id`` copied by someone else carries nothing.
+    The hub carries no IRC tags, but every request of the door has an ``id``
+    (:meth:`IrcDoor.new_id`), which every recipient of a message gets back: the
+    door keeps a tagged message's tags by it and finds them again when it
+    renders the message, here or after a shared store handed it back.  Only
+    the ``LIMIT`` latest are kept, and a message gets them only from its own
+    sender, so an ``id`` copied by someone else carries nothing.
     """
 
     LIMIT = 4096
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[str, dict[str, str]]] = {}
-        self._count = 0
-        self._prefix = f"irc+{secrets.token_hex(4)}-"
 
-    def keep(self, sender: str, tags: dict[str, str]) -> str:
-        """Keep ``tags`` of a message from folded nick ``sender``; the ``id`` to send it with."""
-        self._count += 1
-        key = f"{self._prefix}{self._count}"
-        self._kept[key] = (sender, tags)
+    def keep(self, message_id: str | None, sender: str, tags: dict[str, str]) -> None:
+        """Keep ``tags`` of the message ``message_id`` from folded nick ``sender``."""
+        if message_id is None:
+            return
+        self._kept[message_id] = (sender, tags)
         if len(self._kept) > self.LIMIT:
             del self._kept[next(iter(self._kept))]
-        return key
 
     def of(self, message_id: str | None, sender: str) -> dict[str, str] | None:
         """The tags kept for ``message_id`` if ``sender`` (its ``from``) sent them."""

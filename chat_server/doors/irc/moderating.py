@@ -122,7 +122,7 @@ def mode(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
             case BanListQuery():
                 if not listed:
                     listed = True
-                    yield Bans(room=room), Asked("MODE", target, lists=True)
+                    yield _build(conn, Bans, room=room), Asked("MODE", target, lists=True)
             case MemberChange(letter=letter, on=on, nick=nick):
                 kind = _MEMBER_REQUESTS[letter, on]
                 yield _build(conn, kind, room=room, nick=nick), Asked("MODE", target, nick=nick)
@@ -237,7 +237,7 @@ def whois(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
     if not is_valid_nick(nick):
         conn.emit(conn.reply(ERR_NOSUCHNICK, nick), conn.reply(RPL_ENDOFWHOIS, nick))
         return
-    yield Whois(nick=nick), Asked("WHOIS", nick, nick=nick)
+    yield _build(conn, Whois, nick=nick), Asked("WHOIS", nick, nick=nick)
 
 
 def tell_away(conn: IrcConnection, nick: str, *, silent: bool) -> None:
@@ -289,13 +289,13 @@ def answer(conn: IrcConnection, message: BaseModel) -> list[IrcMessage] | None:
             return [IrcMessage("MODE", [channel_name(room), *params],
                                source=by_source(conn.door, by))]  # fmt: skip
         case BanList():
+            conn.ledger.reply("bans")
             return ban_list(conn, message)
         case Invited(room=room, by=by):
-            asked = conn.asked
-            if fold(by) == conn.folded and asked is not None and asked.command == "INVITE":
-                return [conn.reply(RPL_INVITING, asked.nick or "*", channel_name(room))]
-            if fold(by) == conn.folded:
-                return []
+            if fold(by) == conn.folded:  # to the inviter: the invitee is in what it asked
+                asked = conn.ledger.reply("invite")
+                invitee = asked.nick if asked is not None and asked.nick else "*"
+                return [conn.reply(RPL_INVITING, invitee, channel_name(room))]
             return [IrcMessage("INVITE", [conn.nick, channel_name(room)],
                                source=by_source(conn.door, by))]  # fmt: skip
         case Opered():
@@ -310,6 +310,7 @@ def answer(conn: IrcConnection, message: BaseModel) -> list[IrcMessage] | None:
                 for line in text.splitlines() or [" "]
             ]
         case WhoisReply():
+            conn.ledger.reply("whois")
             return whois_lines(conn, message)
     return None
 

@@ -68,8 +68,7 @@ def error_lines(conn: IrcConnection, error: Error, asked: Asked | None) -> list[
     registration = conn.registration
     if registration is not None and error.ref == "hello":
         return _registration_refused(conn, error)
-    later = conn.answered(error.id)  # a whisper's answer, maybe after its read
-    asked = later or asked or _asked_later(conn, error)
+    asked = asked or _asked_later(conn, error)
     if asked.silent:
         return []
     code, command, target = error.code, asked.command, asked.target

@@ -73,6 +73,8 @@ BROADCASTS: frozenset[type[BaseModel]] = frozenset(
     }
 )
 SERVER_TIME, MESSAGE_TAGS, AWAY_NOTIFY = 1, 2, 4
+#: ``Out.memo`` key of the lines in an :class:`Out` the door made itself.
+OWN_LINES = "irc-lines"
 _KICKED = re.compile(r"kicked by (\S+?)(?:: (.*))?", re.DOTALL)
 
 
@@ -90,6 +92,15 @@ class Rendered:
     #: Whether a member may simply take :attr:`data`, unless it is an owner: no
     #: quit to say once however many rooms it comes from.
     plain: bool = True
+
+
+def own_lines(data: bytes) -> Out:
+    """An :class:`Out` of lines the door words itself: it goes through the hub's
+    ``Post`` (:meth:`Queries.send <chat_server.hub.Queries.send>`), so it keeps
+    its place among the hub's frames, and ``IrcConnection.send`` writes it."""
+    out = Out((), b"")
+    out.memo = {OWN_LINES: data}
+    return out
 
 
 def broadcast(conn: IrcConnection, out: Out) -> bytes:
@@ -187,7 +198,7 @@ def own(conn: IrcConnection, data: bytes, message: BaseModel) -> bytes:
     """What ``conn`` gets of a broadcast line about itself."""
     match message:
         case WhisperMessage(id=message_id):
-            conn.answered(message_id)
+            conn.ledger.echoed(message_id)
             return data if conn.echo else b""
         case Message():
             return data if conn.echo else b""

@@ -1,8 +1,7 @@
 """The hub's replies to one client, as that client's IRC replies.
 
 Each reply is rendered for its one recipient, worded as the reply of the
-command that asked (:attr:`IrcConnection.asked
-<chat_server.doors.irc.door.IrcConnection.asked>`): ``welcome`` is the
+command that asked (found in the connection's :mod:`.ledger`): ``welcome`` is the
 registration burst (001-005 and the MOTD or 422), ``joined`` is ``JOIN``,
 332/333 when a topic is set, 353/366 and, to a client with ``batch`` and
 ``server-time``, the room's history as a ``chathistory`` batch; ``members``
@@ -33,6 +32,7 @@ from protocol import (
 )
 
 from . import moderating
+from .asked import Asked
 from .isupport import Features, isupport_replies, isupport_tokens, myinfo
 from .mapping import channel_name
 from .numerics import (
@@ -70,16 +70,20 @@ def answer(conn: IrcConnection, messages: Sequence[BaseModel]) -> bytes:
     for message in messages:
         match message:
             case Error():
-                lines.extend(error_lines(conn, message, conn.asked))
+                lines.extend(error_lines(conn, message, conn.ledger.error(message)))
             case Joined():
                 raw.append(joined(conn, message))
             case Left(room=room):
                 conn.channels.pop(fold(room), None)
                 lines.append(IrcMessage("PART", [channel_name(room)], source=conn.hostmask))
             case Members():
-                lines.extend(who(conn, message) if _asked(conn) == "WHO" else names(conn, message))
+                asked = conn.ledger.reply("who")
+                if asked is not None and asked.command == "WHO":
+                    lines.extend(who(conn, message, asked.target))
+                else:
+                    lines.extend(names(conn, message))
             case RoomList():
-                lines.extend(room_list(conn, message))
+                lines.extend(room_list(conn, message, conn.ledger.reply("list")))
             case Pong(token=token):
                 lines.append(IrcMessage("PONG", [conn.server, token or conn.server],
                                         source=conn.server, trailing=True))  # fmt: skip
@@ -93,10 +97,6 @@ def answer(conn: IrcConnection, messages: Sequence[BaseModel]) -> bytes:
                     lines.extend(found)
     data = b"".join(line.serialize() for line in lines)
     return data + b"".join(raw) if raw else data
-
-
-def _asked(conn: IrcConnection) -> str | None:
-    return conn.asked.command if conn.asked is not None else None
 
 
 def registered(conn: IrcConnection, message: Welcome) -> list[IrcMessage]:
@@ -182,13 +182,12 @@ def names(conn: IrcConnection, message: Members) -> list[IrcMessage]:
     return names_replies(conn.server, conn.nick, channel, members)
 
 
-def who(conn: IrcConnection, message: Members) -> list[IrcMessage]:
-    """352 for each member of the room, then 315."""
+def who(conn: IrcConnection, message: Members, mask: str) -> list[IrcMessage]:
+    """352 for each member of the room, then 315 for ``mask`` (as asked)."""
     channel = channel_name(message.room)
     ops = {fold(n) for n in message.ops}
     voiced = {fold(n) for n in message.voiced}
     away = {fold(n) for n in message.away}
-    asked = conn.asked.target if conn.asked is not None else channel
     lines = [
         who_line(
             conn,
@@ -201,7 +200,7 @@ def who(conn: IrcConnection, message: Members) -> list[IrcMessage]:
         )
         for nick in message.members
     ]
-    lines.append(conn.reply(RPL_ENDOFWHO, asked))
+    lines.append(conn.reply(RPL_ENDOFWHO, mask))
     return lines
 
 
@@ -218,9 +217,9 @@ def who_line(
     )  # fmt: skip
 
 
-def room_list(conn: IrcConnection, message: RoomList) -> list[IrcMessage]:
+def room_list(conn: IrcConnection, message: RoomList, asked: Asked | None) -> list[IrcMessage]:
     """321, a 322 per room (those asked for, if any), 323."""
-    wanted = {fold(t) for t in conn.asked.targets} if conn.asked is not None else set()
+    wanted = {fold(t) for t in asked.targets} if asked is not None else set()
     lines = [conn.reply(RPL_LISTSTART, "Channel")]
     for room in message.rooms:
         channel = channel_name(room.name)

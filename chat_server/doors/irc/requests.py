@@ -27,7 +27,12 @@ M = TypeVar("M", bound=BaseModel)
 def build(conn: IrcConnection, kind: type[M], **fields: Any) -> M | MessageError:
     """``kind`` from ``fields``, validated as the native door validates a frame,
     or the :class:`MessageError` the hub answers (``room_invalid``,
-    ``text_too_long``, ``nick_invalid`` or ``bad_message``)."""
+    ``text_too_long``, ``nick_invalid`` or ``bad_message``).
+
+    Every request gets a fresh ``id`` (see :mod:`.ledger`) unless ``fields``
+    has one; a refusal carries it too.
+    """
+    message_id = fields.setdefault("id", conn.door.new_id())
     try:
         return kind.model_validate(fields, context={"max_text": conn.config.max_text})
     except ValidationError as exc:
@@ -35,5 +40,5 @@ def build(conn: IrcConnection, kind: type[M], **fields: Any) -> M | MessageError
         ref = str(kind.model_fields["type"].default)
         codes = [error["type"] for error in errors]
         if all(code in RULE_CODES for code in codes):
-            return MessageError(RULE_CODES[codes[0]], errors[0]["msg"], ref=ref)
-        return MessageError("bad_message", str(errors[0]["msg"]), ref=ref)
+            return MessageError(RULE_CODES[codes[0]], errors[0]["msg"], ref=ref, id=message_id)
+        return MessageError("bad_message", str(errors[0]["msg"]), ref=ref, id=message_id)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from protocol import Say, Whisper, fold, is_valid_nick
 
+from ...hub import Out
 from . import moderating
 from .asked import Asked
 from .mapping import CHANNEL_PREFIX, format_server_time, room_name
@@ -23,7 +24,7 @@ from .numerics import (
     ERR_NOSUCHNICK,
     ERR_NOTEXTTOSEND,
 )
-from .render import SERVER_TIME
+from .render import SERVER_TIME, own_lines
 from .requests import Step, build
 from .text import Ctcp, read_text
 from .wire import IrcMessage
@@ -61,21 +62,20 @@ def privmsg(conn: IrcConnection, message: IrcMessage) -> Iterator[Step]:
             if not silent:
                 conn.emit(conn.reply(ERR_NOSUCHCHANNEL, target))
             return
-        tagged = conn.door.client_tags.keep(conn.folded, tags) if tags else None
-        yield build(conn, Say, room=room, text=said.text, action=said.action, id=tagged), asked
+        say = build(conn, Say, room=room, text=said.text, action=said.action)
+        if tags and isinstance(say, Say):
+            conn.door.client_tags.keep(say.id, conn.folded, tags)
+        yield say, asked
         return
     if not is_valid_nick(target):
         if not silent:
             conn.emit(conn.reply(ERR_NOSUCHNICK, target))
         return
     moderating.tell_away(conn, target, silent=silent)
-    # Always an id: a shared store may refuse it later, and the refusal must
-    # still be worded for this command (or be silent for NOTICE).
-    tagged = conn.door.client_tags.keep(conn.folded, tags)
-    request = build(conn, Whisper, to=target, text=said.text, action=said.action, id=tagged)
-    if isinstance(request, Whisper):
-        conn.awaiting(tagged, asked)
-    yield request, asked
+    whisper = build(conn, Whisper, to=target, text=said.text, action=said.action)
+    if tags and isinstance(whisper, Whisper):
+        conn.door.client_tags.keep(whisper.id, conn.folded, tags)
+    yield whisper, asked
 
 
 def client_tags(conn: IrcConnection, message: IrcMessage) -> dict[str, str]:
@@ -110,8 +110,7 @@ def tagmsg(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
         recipients = (found, seat)
     if not queries.spend(seat):
         return ()
-    queries.flush()
-    lines: dict[bool, bytes] = {}
+    outs: dict[bool, Out] = {}  # the same Out to each member with the same rendering
     now = time.time()
     for other in recipients:
         member = conn.door.irc(other)
@@ -120,10 +119,10 @@ def tagmsg(conn: IrcConnection, message: IrcMessage) -> Iterable[Step]:
         if member is conn and not conn.echo:
             continue
         stamped = bool(member.render_key & SERVER_TIME)
-        data = lines.get(stamped)
-        if data is None:
+        out = outs.get(stamped)
+        if out is None:
             sent = {"time": format_server_time(now), **tags} if stamped else tags
             line = IrcMessage("TAGMSG", [target], source=conn.hostmask, tags=sent)
-            data = lines[stamped] = line.serialize()
-        member.queue(data)
+            out = outs[stamped] = own_lines(line.serialize())
+        queries.send(other, out)
     return ()

@@ -339,3 +339,32 @@ async def test_many_irc_recipients_get_the_same_broadcast_rendered_once_per_capa
         assert len(tagged_lines) == 1
         assert tagged_lines.pop().startswith("@time=")
         await asyncio.gather(*(c.close() for c in (*plain, *tagged)), bob.close())
+
+
+async def test_answers_keep_their_command_while_a_durable_store_holds_them_back() -> None:
+    """On SQLite every frame after a message waits for its write: the answers to the
+    commands that came with it must still be worded for those commands."""
+    async with gateway() as server:
+        alice = await registered(irc_port(server), "alice")
+        await alice.join("#general")
+        await alice.send(
+            "PRIVMSG #general :first",
+            "WHO #general",
+            "NAMES #general",
+            "LIST #general",
+            "PRIVMSG #nowhere :x",
+            "NOTICE #nowhere :x",
+            "PART #nowhere",
+        )
+        assert [line.raw for line in await alice.sync()] == [
+            ":irc.test 352 alice #general alice 127.0.0.1 irc.test alice H@ :0 alice the tester",
+            ":irc.test 315 alice #general :End of WHO list",
+            ":irc.test 353 alice = #general :@alice",
+            ":irc.test 366 alice #general :End of /NAMES list",
+            ":irc.test 321 alice Channel :Users  Name",
+            ":irc.test 322 alice #general 1 :",
+            ":irc.test 323 alice :End of /LIST",
+            ":irc.test 404 alice #nowhere :Cannot send to channel",
+            ":irc.test 442 alice #nowhere :You're not on that channel",
+        ]
+        await alice.close()
