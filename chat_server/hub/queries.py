@@ -129,8 +129,11 @@ class Queries:
         self._ctx.post.to(seat, out)
 
     def settled(self) -> bool:
-        """Whether every frame the hub has decided so far has been handed out (a
-        durable store holds none back for its write)."""
+        """Whether every answer to the requests taken so far has been handed out:
+        a durable store holds no frame back for its write, and no store shared
+        by several nodes still has to decide one (with such a store, never)."""
+        if self._ctx.store.shared:
+            return False
         post = self._ctx.post
         post.flush()
         return post.settled

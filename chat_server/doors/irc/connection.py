@@ -7,6 +7,7 @@ stream or queue of its own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from protocol import Error, fold
 from ... import __version__
 from ...config import Config
 from ...hub import Out, Request
+from ...hub import Phase as HubPhase
 from ..base import Connection
 from . import commands, render, replies
 from .caps import CapNegotiation
@@ -59,6 +61,7 @@ class IrcConnection(Connection):
     __slots__ = (
         "_batches",
         "_fatal",
+        "_receiving",
         "caps",
         "channels",
         "decoder",
@@ -108,6 +111,7 @@ class IrcConnection(Connection):
         #: User mode ``i`` asked for: accepted, it changes nothing.
         self.invisible = False
         self._fatal: tuple[str, Error | None] | None = None
+        self._receiving = False
         self._batches = 0
 
     # --- input -------------------------------------------------------------------
@@ -122,7 +126,11 @@ class IrcConnection(Connection):
         seat = self.seat
         if seat is None or self.closing:
             return
-        self.hub.receive(seat, self.requests())
+        self._receiving = True
+        try:
+            self.hub.receive(seat, self.requests())
+        finally:
+            self._receiving = False
         if self.hub.queries.settled():  # every answer is out: no error can follow
             self.ledger.settle()
         if self._fatal is not None:
@@ -137,8 +145,12 @@ class IrcConnection(Connection):
         decoder = self.decoder
         while not self.closing and self._fatal is None and not self.backed_up():
             registration = self.registration
-            if registration is not None and registration.phase is Phase.REGISTERING:
-                return  # the hub has our hello: its answer comes first
+            if (
+                registration is not None
+                and registration.phase is Phase.REGISTERING
+                and self._registering(registration)
+            ):
+                return
             try:
                 message = decoder.next_message()
             except LineTooLong:
@@ -188,22 +200,46 @@ class IrcConnection(Connection):
             self.hub.queries.send(self.seat, render.own_lines(data))
 
     def fatal(self, reason: str, error: Error | None = None) -> None:
-        """Close once the hub has taken this read (an answer cannot close mid-read)."""
-        self._fatal = (reason, error)
+        """Close once the hub has taken this read, or once the answer being
+        rendered is queued: never in the middle of either."""
+        if self._receiving:
+            self._fatal = (reason, error)
+        else:
+            asyncio.get_running_loop().call_soon(lambda: self.close(reason, error=error))
 
     def batch_id(self) -> str:
         self._batches += 1
         return f"h{self._batches}"
 
     def welcomed(self, nick: str) -> None:
-        """The hub welcomed this client as ``nick``: it is registered."""
+        """The hub welcomed this client as ``nick``: it is registered (at once, or
+        when its ``welcome`` arrives, whichever comes first)."""
         registration = self.registration
-        assert registration is not None
-        registration.complete(nick)
+        if registration is None:
+            return
+        if registration.phase is Phase.REGISTERING:
+            registration.complete(nick)
         self.user = registration.username or "user"
         self.realname = registration.realname or ""
         self.registration = None
         self.renamed(nick)
+
+    def _registering(self, registration: Registration) -> bool:
+        """Follow the hub's decision on our ``hello``; whether to wait for it.
+
+        The answer may come later than the decision (a durable store holds
+        frames until its write): the door goes on as the hub decided, and the
+        answer's lines follow in their turn.
+        """
+        seat = self.seat
+        assert seat is not None
+        if seat.welcomed and seat.nick is not None:
+            self.welcomed(seat.nick)
+            return False
+        if seat.phase is HubPhase.NEW:  # refused: the error says why, in its turn
+            registration.nick_refused()
+            return False
+        return True  # a shared store decides the nick: resume() brings us back
 
     def renamed(self, nick: str) -> None:
         self.nick = nick

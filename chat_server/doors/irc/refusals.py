@@ -42,6 +42,7 @@ from .numerics import (
     RPL_ENDOFWHOIS,
     fail,
 )
+from .registration import Phase
 from .wire import IrcMessage
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def error_lines(conn: IrcConnection, error: Error, asked: Asked | None) -> list[
     """The lines that tell ``conn`` of ``error``, a refusal of a request it sent."""
     registration = conn.registration
     if registration is not None and error.ref == "hello":
-        return _registration_refused(conn, error)
+        return _registration_refused(conn, error, asked)
     asked = asked or _asked_later(conn, error)
     if asked.silent:
         return []
@@ -126,12 +127,15 @@ def _not_in_room(conn: IrcConnection, asked: Asked) -> list[IrcMessage]:
     return [conn.reply(ERR_NOTONCHANNEL, target)]
 
 
-def _registration_refused(conn: IrcConnection, error: Error) -> list[IrcMessage]:
+def _registration_refused(
+    conn: IrcConnection, error: Error, asked: Asked | None
+) -> list[IrcMessage]:
     """``hello`` refused: a nick in use waits for another ``NICK``; a password closes."""
     registration = conn.registration
     assert registration is not None
-    nick = registration.nick or "*"
-    registration.nick_refused()
+    nick = asked.target if asked is not None else registration.nick or "*"
+    if registration.phase is Phase.REGISTERING:  # the door has not followed the hub yet
+        registration.nick_refused()
     if error.code == "nick_taken":
         return [conn.reply(ERR_NICKNAMEINUSE, nick)]
     if error.code == "nick_invalid":

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from chat_server.doors.irc.connection import CLOSING
+from chat_server.hub.post import Post
+from chat_server.server import Server
 from protocol import Presence
 from tests.server.helpers import welcomed
 from tests.server.irc.client import ALL_CAPS, IrcClient, gateway, irc_port, registered
+from tests.wire import connect_welcomed
 
 ISUPPORT = (
     "AWAYLEN=300 CASEMAPPING=ascii CHANMODES=b,k,l,imt CHANNELLEN=65 CHANTYPES=# CHATHISTORY=100"
@@ -210,3 +217,53 @@ async def test_user_mode_i_is_accepted_and_others_modes_are_502() -> None:
         ]
         await client.close()
         await native.close()
+
+
+async def held_back(server: Server) -> Post:
+    """The hub's Post, made to hold every frame as if a durable store were writing."""
+    post = server.hub.ctx.post
+    post.hold()
+    return post
+
+
+async def test_registration_goes_on_while_the_welcome_waits_for_a_store_write() -> None:
+    async with gateway() as server:
+        post = await held_back(server)
+        client = await IrcClient.connect(irc_port(server))
+        await client.send("NICK alice", "USER a 0 * :A", "JOIN #general", "WHO #general")
+        with pytest.raises(TimeoutError):
+            await client.recv(timeout=0.2)  # all decided, nothing handed out yet
+        post.written(1)
+        lines = [line.raw for line in await client.until("315")]
+        commands = [raw.split()[1] for raw in lines]
+        assert commands[:7] == ["001", "002", "003", "004", "005", "005", "422"]
+        assert lines[7:] == [
+            ":alice!a@127.0.0.1 JOIN #general",
+            ":irc.test 353 alice = #general :@alice",
+            ":irc.test 366 alice #general :End of /NAMES list",
+            ":irc.test 352 alice #general a 127.0.0.1 irc.test alice H@ :0 A",
+            ":irc.test 315 alice #general :End of WHO list",
+        ]
+        await client.close()
+
+
+async def test_a_refusal_that_waited_for_a_store_write_still_closes_or_asks_again() -> None:
+    async with gateway(password="s3cret") as server:
+        taken = await connect_welcomed(server.port, "bob", password="s3cret")
+        post = await held_back(server)
+        wrong = await IrcClient.connect(irc_port(server))
+        await wrong.send("PASS nope", "NICK alice", "USER a 0 * :A")
+        clashing = await IrcClient.connect(irc_port(server))
+        await clashing.send("PASS s3cret", "NICK bob", "USER b 0 * :B")
+        await asyncio.sleep(0.2)
+        post.written(1)
+        assert [line.raw for line in await wrong.closed()] == [
+            ":irc.test 464 * :Password incorrect",
+            "ERROR :Closing Link: 127.0.0.1 (Password incorrect)",
+        ]
+        assert (await clashing.recv()).raw == ":irc.test 433 * bob :Nickname is already in use"
+        await clashing.send("NICK bobby")
+        assert (await clashing.recv()).raw.startswith(":irc.test 001 bobby ")
+        for client in (wrong, clashing):
+            await client.close()
+        await taken.close()
