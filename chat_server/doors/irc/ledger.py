@@ -13,9 +13,9 @@ So the door never relies on "the request being handled now".  Instead:
   queue what they asked, per type, and each reply takes the oldest.
 
 The ids of the other requests are forgotten once the hub has handed out all
-it decided (:meth:`Ledger.settle`), and at most :data:`LIMIT` are kept, so an
-idle connection keeps nothing.  Whispers are kept apart until their echo or
-refusal: a cluster answers them late.
+it decided (:meth:`Ledger.settle`; on a cluster that is never known, and only
+the bound holds), and at most :data:`LIMIT` are kept.  Whispers are kept
+apart until their echo or refusal: a cluster answers them late.
 """
 
 from __future__ import annotations
