@@ -5,6 +5,7 @@
     python bench/compare.py --servers hubbub,ngircd,InspIRCd,miniircd
     python bench/compare.py --servers hubbub,ngircd-nodelay,InspIRCd-nodelay --scenarios B,C
     python bench/compare.py --quick --servers hubbub --baseline REV   # before and after a change
+    python bench/compare.py --servers hubbub,hubbub-irc --scenarios B,C,D   # native vs IRC door
 
 Each run starts a fresh server pinned to core 0 (``taskset -c 0``) and drives it
 with ``bench/loadgen.c`` (compiled here with ``gcc -O2``) pinned to core 1.
@@ -18,9 +19,11 @@ under the system's temporary directory) and, being built on ``select()``,
 cannot take descriptors above 1023, so it fails scenario D. hubbub runs with ``--rate 0`` and a
 16 MiB ``--sendq``, and again as ``hubbub-2ms`` with ``--flush-interval 0.002``,
 which trades up to 2 ms of latency for fewer writes, as Nagle does for the C
-servers. ``ngircd-nodelay`` and ``InspIRCd-nodelay``, run when named in
-``--servers``, are the same C servers with Nagle off, as hubbub has it:
-``bench/nodelay.c``, built here as an ``LD_PRELOAD`` shim, sets ``TCP_NODELAY``
+servers; ``hubbub-irc`` is the same hubbub driven through its IRC gateway
+(``--irc-port``), so the two doors' costs compare in one run.
+``ngircd-nodelay`` and ``InspIRCd-nodelay``, run when named in ``--servers``,
+are the same C servers with Nagle off, as hubbub has it: ``bench/nodelay.c``,
+built here as an ``LD_PRELOAD`` shim, sets ``TCP_NODELAY``
 on every connection they accept.
 
 Scenarios run interleaved (each scenario on every server in turn, the order
@@ -205,6 +208,11 @@ def pinned(command: list[str], core: str) -> list[str]:
     return ["taskset", "-c", core, *command]
 
 
+#: A benchmark's servers are not for finding on the LAN (an older checkout
+#: that has no mDNS ignores the variable).
+UNADVERTISED = {**os.environ, "CHAT_NO_ADVERTISE": "1"}
+
+
 def start_hubbub(workdir: Path, *extra: str, checkout: Path = ROOT) -> Running:
     """hubbub from ``checkout`` (this one, or a baseline's worktree)."""
     log = workdir / "hubbub.log"
@@ -215,7 +223,11 @@ def start_hubbub(workdir: Path, *extra: str, checkout: Path = ROOT) -> Running:
     ]  # fmt: skip
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            pinned(command, SERVER_CORE), stdout=subprocess.PIPE, stderr=err, cwd=checkout
+            pinned(command, SERVER_CORE),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            cwd=checkout,
+            env=UNADVERTISED,
         )
     assert proc.stdout is not None
     deadline = time.monotonic() + 20
@@ -386,9 +398,28 @@ MINIIRCD = Server(
     concurrency=4,  # listen(5)
     pypi="miniircd==2.3",
 )
+
+
+def start_hubbub_irc(workdir: Path) -> Running:
+    """hubbub with its IRC gateway on; the load goes to the gateway's port."""
+    port = free_port()
+    running = start_hubbub(workdir, "--irc-port", str(port), "--irc-server-name", "bench.local")
+    running = dataclasses.replace(running, port=port)
+    wait_for_port(running)
+    return running
+
+
+HUBBUB_IRC = dataclasses.replace(
+    HUBBUB,
+    name="hubbub-irc",
+    proto="irc",
+    start=start_hubbub_irc,
+    version=lambda: "hubbub-irc: the same server, driven through its IRC gateway (--irc-port)",
+)
 NODELAY = "TCP_NODELAY (bench/nodelay.c)"
 SERVERS = (
     HUBBUB,
+    HUBBUB_IRC,
     variant(
         HUBBUB,
         "2ms",

@@ -286,7 +286,10 @@ def spawn_server(
     ]  # fmt: skip
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    unadvertised = {**os.environ, "CHAT_NO_ADVERTISE": "1"}  # not for finding on the LAN
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=unadvertised
+    )
     assert server.stdout is not None
     line = server.stdout.readline()
     if "listening on" not in line:

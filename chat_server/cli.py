@@ -68,6 +68,8 @@ OPTIONS: list[tuple[str, Callable[[str], Any], str]] = [
     ("partial-ttl", float, "seconds an interrupted upload's bytes are kept to resume (min 600)"),
     ("file-threads", int, "threads doing the disk work of shared files"),
     ("file-nice", int, "how many nice steps below the chat those threads run (0-19)"),
+    ("irc-port", int, "also speak IRC on this port (TLS when --tls-cert is set)"),
+    ("irc-server-name", str, "the server name IRC clients see (default: the host name)"),
     ("name", str, "the name people see when they discover the server"),
 ]
 

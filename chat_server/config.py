@@ -87,6 +87,10 @@ class Config:
     file_threads: int = 4
     #: How much lower those threads' scheduling priority is (``nice`` steps): the chat first.
     file_nice: int = 10
+    #: Also speak IRC on this port (``None``: no IRC gateway; 0 picks a free port).
+    irc_port: int | None = None
+    #: The server name IRC clients see (``None``: this machine's host name).
+    irc_server_name: str | None = None
     #: The instance name people see when they discover the server over mDNS.
     name: str = field(default_factory=default_name)
     #: Do not advertise the server over mDNS (a switch: ``--no-advertise``).
@@ -161,6 +165,16 @@ class Config:
         require(1 <= self.file_threads <= 64, "file-threads", "must be between 1 and 64")
         require(0 <= self.file_nice <= 19, "file-nice", "must be between 0 and 19")
         require(
+            self.irc_port is None or 0 <= self.irc_port <= 65535,
+            "irc-port",
+            "must be between 0 and 65535",
+        )
+        require(
+            self.irc_server_name is None or is_server_name(self.irc_server_name),
+            "irc-server-name",
+            "must be 1-63 letters, digits, '.', '-' or '_', starting with a letter or digit",
+        )
+        require(
             self.admin_socket is None or self.admin_socket != "",
             "admin-socket",
             "must be a file path",
@@ -183,3 +197,13 @@ class Config:
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def is_server_name(name: str) -> bool:
+    """A word IRC can carry as a server name (in prefixes and numerics)."""
+    return (
+        0 < len(name) <= 63
+        and name.isascii()
+        and name[0].isalnum()
+        and all(c.isalnum() or c in ".-_" for c in name)
+    )

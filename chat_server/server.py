@@ -25,6 +25,7 @@ from .config import Config, ConfigError
 from .discovery import Advertisement, Advertiser
 from .doors.admin import AdminDoor
 from .doors.base import Door, Outbox
+from .doors.irc.door import IrcDoor
 from .doors.native import NativeDoor
 from .doors.transfer import TransferDoor
 from .files import Disk, Files
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: Options a running server cannot change (a reload names them and keeps them).
 RESTART_OPTIONS = (
-    "host", "port", "db", "redis", "admin-socket", "node-ttl",
+    "host", "port", "db", "redis", "irc-port", "admin-socket", "node-ttl",
     "files-dir", "file-threads", "file-nice",
 )  # fmt: skip
 
@@ -102,6 +103,7 @@ class Server:
         #: Set when someone asks the server to stop (a signal, the admin console).
         self.stop = asyncio.Event()
         self._server: asyncio.Server | None = None
+        self._irc: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._outbox: Outbox | None = None
         self._tls: ssl.SSLContext | None = None
@@ -115,6 +117,14 @@ class Server:
         """The port actually bound (useful with ``port=0``)."""
         assert self._server is not None, "start() first"
         port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def irc_port(self) -> int | None:
+        """The IRC gateway's port actually bound, or ``None`` without ``--irc-port``."""
+        if self._irc is None:
+            return None
+        port: int = self._irc.sockets[0].getsockname()[1]
         return port
 
     async def start(self) -> None:
@@ -160,12 +170,33 @@ class Server:
             backlog=1024,
             reuse_address=True,
         )
+        if config.irc_port is not None:
+            irc = IrcDoor(self.hub, config, outbox, clock=self._clock)
+            self.doors.append(irc)
+            self._irc = await loop.create_server(
+                irc.connection,
+                config.host,
+                config.irc_port,
+                ssl=self._tls,
+                backlog=1024,
+                reuse_address=True,
+            )
+            log.info(
+                "IRC gateway listening on %s:%d as %s%s",
+                config.host,
+                self.irc_port,
+                irc.server_name,
+                " (TLS)" if self._tls is not None else "",
+            )
         if self.admin is not None:
             await self.admin.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="liveness")
         log.info("history epoch %s", self.hub.epoch)
         if not config.no_advertise:
-            self.advertiser = Advertiser(Advertisement.of(config, self.port, lan_addresses))
+            advertisement = Advertisement.of(
+                config, self.port, lan_addresses, irc_port=self.irc_port
+            )
+            self.advertiser = Advertiser(advertisement)
             self.advertiser.start()
 
     # --- what the admin console and SIGHUP do (doors.admin_commands.Console) -----
@@ -231,7 +262,7 @@ class Server:
             return
         wanted = None
         if not config.no_advertise:
-            wanted = Advertisement.of(config, self.port, lan_addresses)
+            wanted = Advertisement.of(config, self.port, lan_addresses, irc_port=self.irc_port)
         current = self.advertiser.advertisement if self.advertiser is not None else None
         if wanted == current:
             return
@@ -260,8 +291,9 @@ class Server:
     async def shutdown(self) -> None:
         """Stop accepting, withdraw the advertisement, say ``bye`` to everyone,
         flush for a bounded time, close."""
-        if self._server is not None:
-            self._server.close()
+        for listener in (self._server, self._irc):
+            if listener is not None:
+                listener.close()
         if self._readvertising is not None:
             await asyncio.wait([self._readvertising])
         if self.advertiser is not None:  # browsers drop us before anyone hears bye
@@ -279,8 +311,9 @@ class Server:
             if not any(door.connections for door in self.doors):
                 break
             await asyncio.sleep(0.01)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for listener in (self._server, self._irc):
+            if listener is not None:
+                await listener.wait_closed()
         await self.hub.close()
         await self.files.close()
         log.info("stopped")

@@ -119,6 +119,8 @@ class Whisper(RequestModel):
     type: Literal["whisper"] = "whisper"
     to: Nick
     text: Text
+    #: A ``/me`` (an addition: IRC's private CTCP ACTION).
+    action: bool = Field(default=False, exclude_if=is_false)
 
 
 class SetNick(RequestModel):
@@ -272,6 +274,8 @@ class WhisperMessage(WireModel):
     ts: float
     id: str | None = Field(default=None, exclude_if=absent)
     file: FileInfo | None = Field(default=None, exclude_if=absent)
+    #: Sent only when true (an addition, like ``whisper.action``).
+    action: bool = Field(default=False, exclude_if=is_false)
 
 
 class NickChanged(WireModel):

@@ -16,7 +16,9 @@ from tests.storage.redis_process import RedisProcess
 #: The stores a server under test can run on.
 BACKENDS = ("memory", "sqlite", "redis")
 #: Test modules (by name) that make up the acceptance suite, run on every backend.
-ACCEPTANCE = frozenset({"test_rooms", "test_messaging"})
+ACCEPTANCE = frozenset(
+    {"test_rooms", "test_messaging", "test_gateway_chat", "test_gateway_history"}
+)
 #: Every other server test runs on this backend (memory unless set).
 DEFAULT_BACKEND = os.environ.get("HUBBUB_TEST_BACKEND", "memory")
 INSTALL_REDIS = Path(__file__).resolve().parent.parent / "scripts" / "install-redis.sh"

@@ -49,6 +49,7 @@ from .member import Member, Out
 from .mirror import Mirror
 from .post import Post
 from .posting import LocalPosting, SharedPosting
+from .queries import Queries
 from .roster import TAKES, Phase, Room, Roster, Seat
 from .settings import Settings
 from .stats import Stats
@@ -112,6 +113,8 @@ class Hub:
         )
         self.mirror = Mirror(ctx)
         ctx.posting = SharedPosting(ctx) if store.shared else LocalPosting(ctx, self.mirror)
+        #: What a door may read of the hub besides answers to requests.
+        self.queries = Queries(ctx)
         self._fixed_epoch = epoch
         self._per_address: dict[str, int] = {}
         self._emptied = asyncio.Event()
@@ -326,8 +329,6 @@ class Hub:
         if nick is None:
             return
         roster = ctx.roster
-        if roster.holder(nick) is seat:
-            del roster.nicks[fold(nick)]
         rooms = list(seat.rooms.values())
         seat.rooms.clear()
         ctx.away.pop(fold(nick), None)
@@ -341,6 +342,10 @@ class Hub:
                 ctx.post.room(room, quit)
             if roster.forget_if_unused(room):
                 ctx.posting.forget(room)
+        # The nick is free once the rooms were told: a door may still look the
+        # quitter up while it words the quit (IRC's nick!user@host).
+        if roster.holder(nick) is seat:
+            del roster.nicks[fold(nick)]
         log.debug("%s left: %s", nick, reason)
 
     def release(self, seat: Seat) -> None:

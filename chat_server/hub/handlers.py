@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from bisect import bisect_left
-from collections.abc import Callable, Sequence
-from itertools import islice
+from collections.abc import Callable
 from typing import Any
 
 from protocol import (
@@ -47,6 +45,7 @@ from protocol import (
 )
 
 from ..changes import Departed, Entered, Forgotten, RankSet
+from . import history as pages
 from .context import Context
 from .fitting import fit_history, fit_list, newest
 from .gate import admission, is_op, silenced
@@ -204,7 +203,12 @@ def whisper(ctx: Context, seat: Seat, request: Whisper) -> None:
         return
     assert seat.nick is not None
     message = WhisperMessage(
-        from_=seat.nick, to=target.nick, text=request.text, ts=ctx.wall_clock(), id=request.id
+        from_=seat.nick,
+        to=target.nick,
+        text=request.text,
+        ts=ctx.wall_clock(),
+        id=request.id,
+        action=request.action,
     )
     frame = encode(message)
     if not ctx.fits(frame):
@@ -265,12 +269,10 @@ def history(ctx: Context, seat: Seat, request: HistoryRequest) -> None:
     room = _existing_room(ctx, seat, request)
     if room is None:
         return
-    kept: Sequence[Message] = room.history
-    if request.before is not None:
-        # seq grows along the ring, with gaps where a shared store lost changes.
-        end = bisect_left(kept, request.before, key=_seq)
-        kept = list(islice(kept, end))
-    messages = newest(kept, request.limit)
+    if request.before is None:
+        messages = newest(room.history, request.limit)
+    else:
+        messages = pages.before(room.history, pages.Seq(request.before), request.limit)
     out = fit_history(
         lambda ms: History(room=room.name, messages=ms), messages, ctx.settings.max_frame
     )
@@ -289,10 +291,6 @@ def pong(ctx: Context, seat: Seat, request: Pong) -> None:
 def quit(ctx: Context, seat: Seat, request: Quit) -> None:
     ctx.post.flush()  # what came before the quit goes out before the bye
     seat.member.close("quit", announce=(request.reason or "quit")[:QUIT_REASON_MAX])
-
-
-def _seq(message: Message) -> int:
-    return message.seq
 
 
 def _joined_room(ctx: Context, seat: Seat, request: Leave | Say | SetTopic) -> Room | None:

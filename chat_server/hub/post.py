@@ -154,6 +154,12 @@ class Post:
             self._held.append((self._taken, None, (), then))
 
     @property
+    def settled(self) -> bool:
+        """Nothing waits for a store's write: all that was decided has been handed out
+        (but a run of room messages, until :meth:`flush`)."""
+        return self._taken == self._written
+
+    @property
     def full(self) -> bool:
         """So much waits for the store that the hub should stop taking requests."""
         return len(self._held) >= HELD_MAX

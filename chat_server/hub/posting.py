@@ -330,7 +330,12 @@ class SharedPosting:
             ctx.post.error(seat, "no_such_nick", f"nobody is called {request.to}", request)
             return
         whisper = WhisperMessage(
-            from_=seat.nick, to=spelling, text=request.text, ts=ctx.wall_clock(), id=request.id
+            from_=seat.nick,
+            to=spelling,
+            text=request.text,
+            ts=ctx.wall_clock(),
+            id=request.id,
+            action=request.action,
         )
         if not ctx.fits(encode(whisper)):
             too_long(ctx, seat, request)

@@ -21,22 +21,26 @@ SERVER = str(BIN / "chat-server")
 TMUX = "/usr/bin/tmux"
 
 
-def read_until(stream: IO[bytes], pattern: str, timeout: float = 10.0) -> str:
-    """Read ``stream`` until ``pattern`` (a regex) matches what was read; return it all."""
+def read_until(stream: IO[bytes], pattern: str, timeout: float = 10.0, *, seen: str = "") -> str:
+    """Read ``stream`` until ``pattern`` (a regex) matches what was read; return it all.
+
+    ``seen`` is what was read before, searched with the new bytes but not returned.
+    """
     fd = stream.fileno()
-    seen = b""
+    before = seen.encode()
+    seen_bytes = b""
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
-        while not re.search(pattern, seen.decode("utf-8", "replace")):
+        while not re.search(pattern, (before + seen_bytes).decode("utf-8", "replace")):
             left = deadline - time.monotonic()
             if left <= 0 or not selector.select(left):
-                raise AssertionError(f"no {pattern!r} within {timeout}s; got {seen!r}")
+                raise AssertionError(f"no {pattern!r} within {timeout}s; got {seen_bytes!r}")
             chunk = os.read(fd, 65536)
             if not chunk:
-                raise AssertionError(f"EOF before {pattern!r}; got {seen!r}")
-            seen += chunk
-    return seen.decode("utf-8", "replace")
+                raise AssertionError(f"EOF before {pattern!r}; got {seen_bytes!r}")
+            seen_bytes += chunk
+    return seen_bytes.decode("utf-8", "replace")
 
 
 class ChatServer:

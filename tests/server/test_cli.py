@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -229,6 +230,28 @@ def test_invalid_value_from_the_environment_exits_2_with_one_line() -> None:
 def test_non_numeric_value_exits_2() -> None:
     message = run_invalid([*BASE_ARGS, "--max-frame", "lots"])
     assert "max-frame" in message or "MAX_FRAME" in message
+
+
+def test_an_invalid_irc_port_or_server_name_exits_2_with_one_line() -> None:
+    assert "irc-port" in run_invalid([*BASE_ARGS, "--irc-port", "70000"])
+    assert "irc-server-name" in run_invalid([*BASE_ARGS, "--irc-server-name", "two words"])
+    message = run_invalid(list(BASE_ARGS), env=clean_env(CHAT_IRC_PORT="ircd"))
+    assert "CHAT_IRC_PORT" in message
+
+
+async def test_the_irc_gateway_listens_on_its_port_from_the_environment() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = clean_env(CHAT_IRC_PORT=str(port), CHAT_IRC_SERVER_NAME="irc.lan")
+    async with chat_server(env=env) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"NICK alice\r\nUSER alice 0 * :Alice\r\n")
+        await writer.drain()
+        first = await asyncio.wait_for(reader.readline(), 5)
+        assert first.startswith(b":irc.lan 001 alice ")
+        writer.close()
+        assert f"IRC gateway listening on 127.0.0.1:{port}" in server.log()
 
 
 # --- signals --------------------------------------------------------------------------------

@@ -73,15 +73,17 @@ class CapNegotiation:
     client negotiated.
     """
 
+    __slots__ = ("_enabled", "available", "state", "version")
+
     def __init__(self, available: Mapping[str, str] = CAPABILITIES) -> None:
-        self.available = dict(available)
+        self.available = available  # read only: shared by every connection
         self.state = CapState.IDLE
         self.version = 0
-        self._enabled: set[str] = set()
+        self._enabled: frozenset[str] = frozenset()
 
     @property
     def enabled(self) -> frozenset[str]:
-        return frozenset(self._enabled)
+        return self._enabled
 
     @property
     def held(self) -> bool:
@@ -135,7 +137,7 @@ class CapNegotiation:
                 wanted.add(cap)
             else:
                 wanted.discard(cap)
-        self._enabled = wanted
+        self._enabled = frozenset(wanted)
         return IrcMessage("CAP", [target, "ACK", " ".join(names)], source=server)
 
 

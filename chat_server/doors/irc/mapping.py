@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -121,11 +122,7 @@ def parse_msgid(text: str) -> MsgId | None:
 def format_server_time(ts: float) -> str:
     """The ``time`` tag of unix time ``ts``: UTC, to the nearest millisecond."""
     seconds, millis = divmod(round(ts * 1000), 1000)
-    t = datetime.fromtimestamp(seconds, UTC)
-    return (
-        f"{t.year:04d}-{t.month:02d}-{t.day:02d}"
-        f"T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{millis:03d}Z"
-    )
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def parse_server_time(text: str) -> float | None:

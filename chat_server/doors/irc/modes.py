@@ -21,8 +21,10 @@ a malformed key and 696 for a limit below 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from protocol import RoomModes, is_valid_key
 
 from .mapping import BanMask, parse_ban_mask
 from .numerics import (
@@ -52,7 +54,6 @@ USER_MODES = "io"
 
 #: Native ``mode`` fields of the flag letters.
 FLAG_FIELDS = {"i": "invite_only", "m": "moderated", "t": "topic_ops"}
-MAX_KEY_LENGTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +114,6 @@ class ParsedModes:
     unknown: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     invalid: tuple[tuple[str, str], ...] = ()
-
-
-def is_valid_key(key: str) -> bool:
-    """PROTOCOL.md: a room key is 1-32 characters without spaces or commas."""
-    return 0 < len(key) <= MAX_KEY_LENGTH and " " not in key and "," not in key
 
 
 def parse_channel_modes(modestring: str, args: Sequence[str] = ()) -> ParsedModes:
@@ -215,30 +211,6 @@ def render_changes(changes: Sequence[ModeChange]) -> list[str]:
     return ["".join(letters), *params] if letters else []
 
 
-@dataclass(frozen=True, slots=True)
-class RoomModes:
-    """A room's modes as the native ``modes`` object holds them (all five)."""
-
-    invite_only: bool = False
-    key: str | None = None
-    topic_ops: bool = False
-    moderated: bool = False
-    limit: int | None = None
-
-    @classmethod
-    def from_native(cls, modes: Mapping[str, object]) -> RoomModes:
-        """From a native ``modes`` object; a missing or mistyped field is off."""
-        key = modes.get("key")
-        limit = modes.get("limit")
-        return cls(
-            invite_only=modes.get("invite_only") is True,
-            key=key if isinstance(key, str) else None,
-            topic_ops=modes.get("topic_ops") is True,
-            moderated=modes.get("moderated") is True,
-            limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
-        )
-
-
 def render_room_modes(modes: RoomModes, *, show_key: bool = True) -> list[str]:
     """The 324 parameters after the channel: ``["+iklmt", key, limit]``, letters
     in alphabetical order and arguments in the same order; ``["+"]`` when no
@@ -259,6 +231,21 @@ def render_room_modes(modes: RoomModes, *, show_key: bool = True) -> list[str]:
     if modes.topic_ops:
         letters += "t"
     return [letters, *params]
+
+
+def mode_changes(old: RoomModes, new: RoomModes) -> list[ModeChange]:
+    """The changes that turn ``old`` into ``new``, as ``MODE`` announces them:
+    flags in the order ``imt``, then the key, then the limit."""
+    changes: list[ModeChange] = [
+        FlagChange(letter, getattr(new, field))
+        for letter, field in FLAG_FIELDS.items()
+        if getattr(old, field) != getattr(new, field)
+    ]
+    if old.key != new.key:
+        changes.append(KeyChange(new.key))
+    if old.limit != new.limit:
+        changes.append(LimitChange(new.limit))
+    return changes
 
 
 def room_mode_request(changes: Sequence[ModeChange]) -> dict[str, bool | str | int | None]:

@@ -55,7 +55,7 @@ RPL_ENDOFWHO = Numeric("315", "RPL_ENDOFWHO", "End of WHO list")
 RPL_WHOISIDLE = Numeric("317", "RPL_WHOISIDLE", "seconds idle, signon time")
 RPL_ENDOFWHOIS = Numeric("318", "RPL_ENDOFWHOIS", "End of /WHOIS list")
 RPL_WHOISCHANNELS = Numeric("319", "RPL_WHOISCHANNELS")
-RPL_LISTSTART = Numeric("321", "RPL_LISTSTART", "Users  Name")
+RPL_LISTSTART = Numeric("321", "RPL_LISTSTART", "Users  Name")  # after the word Channel
 RPL_LIST = Numeric("322", "RPL_LIST")
 RPL_LISTEND = Numeric("323", "RPL_LISTEND", "End of /LIST")
 RPL_CHANNELMODEIS = Numeric("324", "RPL_CHANNELMODEIS")
@@ -132,14 +132,15 @@ def reply(
 
     ``nick`` is the client's nick, or ``None`` before it has one (sent as
     ``*``).  ``params`` are single words and go through :func:`safe_param`;
-    ``text`` replaces the numeric's standard text as the last parameter.  A
-    numeric without standard text and without ``text`` ends with ``params``.
+    ``text`` replaces the numeric's standard text as the last parameter,
+    always sent with its ``:``.  A numeric without standard text and without
+    ``text`` ends with ``params``.
     """
     last = text if text is not None else numeric.text
     args = [safe_param(nick or "*"), *(safe_param(p) for p in params)]
     if last is not None:
         args.append(last)
-    return IrcMessage(numeric.code, args, source=server)
+    return IrcMessage(numeric.code, args, source=server, trailing=last is not None)
 
 
 def standard_reply(
@@ -152,7 +153,7 @@ def standard_reply(
 ) -> IrcMessage:
     """IRCv3 standard replies: ``KIND <command or *> CODE [context...] :description``."""
     args = [safe_param(command or "*"), code, *(safe_param(c) for c in context), description]
-    return IrcMessage(kind, args, source=server)
+    return IrcMessage(kind, args, source=server, trailing=True)
 
 
 def fail(

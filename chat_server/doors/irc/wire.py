@@ -53,7 +53,7 @@ MAX_CLIENT_TAGS = MAX_CLIENT_TAG_DATA + 2
 
 _COMMAND = re.compile(r"[A-Za-z]+|[0-9]{3}")
 _TAG_KEY = re.compile(r"\+?(?:[A-Za-z0-9.-]+/)?[A-Za-z0-9-]+")
-_LINE_END = re.compile(rb"[\r\n]")
+_LINE_END = re.compile(rb"\r\n?|\n")  # CRLF at once: one search a line
 _TAG_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
 
 _UNESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
@@ -95,6 +95,8 @@ def is_middle_param(param: str) -> bool:
 def _clean_param(param: str) -> str:
     if "\r" in param or "\n" in param:
         param = param.replace("\r\n", " ")
+    elif "\0" not in param:
+        return param  # the common case, without a copy
     return param.translate(_PARAM_CLEAN)
 
 
@@ -115,14 +117,20 @@ class IrcMessage:
     params: list[str] = field(default_factory=list)
     source: str | None = field(default=None, kw_only=True)
     tags: dict[str, str] = field(default_factory=dict, kw_only=True)
+    #: Send the last parameter with its ``:`` even when it is one word, as a
+    #: text (a message, a reason, a numeric's sentence) usually goes: some
+    #: clients and bots look for the text after `` :``.  Not compared.
+    trailing: bool = field(default=False, kw_only=True, compare=False)
 
     def __post_init__(self) -> None:
-        if not is_valid_command(self.command):
-            raise LocalIrcError(f"invalid command {self.command!r}")
-        object.__setattr__(self, "command", self.command.upper())
+        command = self.command
+        if not _COMMAND.fullmatch(command):
+            raise LocalIrcError(f"invalid command {command!r}")
+        if not command.isupper() and not command.isdigit():
+            object.__setattr__(self, "command", command.upper())
         params = [_clean_param(p) for p in self.params]
         for param in params[:-1]:
-            if not is_middle_param(param):
+            if not param or " " in param or param[0] == ":":
                 raise LocalIrcError(
                     f"{self.command}: parameter {param!r} is empty, holds a space"
                     " or starts with ':', so it can only be the last"
@@ -133,6 +141,8 @@ class IrcMessage:
             if not source or any(c in source for c in " \r\n"):
                 raise LocalIrcError(f"invalid source {self.source!r}")
             object.__setattr__(self, "source", source)
+        if not self.tags:
+            return
         for key in self.tags:
             if not is_valid_tag_key(key):
                 raise LocalIrcError(f"invalid tag key {key!r}")
@@ -178,7 +188,24 @@ class IrcMessage:
                 break
             param, _, rest = rest.partition(" ")
             params.append(param)
-        return cls(command, params, source=source, tags=tags)
+        return cls._parsed(command.upper(), params, source, tags)
+
+    @classmethod
+    def _parsed(
+        cls, command: str, params: list[str], source: str | None, tags: dict[str, str]
+    ) -> IrcMessage:
+        """A message from :meth:`parse`, built without the constructor's checks:
+        what ``parse`` takes apart already meets them (a valid upper-case
+        command, middle parameters without spaces or a leading ``:``, no CR,
+        LF or NUL, valid tag keys), and every line received pays for them."""
+        message = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(message, "command", command)
+        setattr_(message, "params", params)
+        setattr_(message, "source", source)
+        setattr_(message, "tags", tags)
+        setattr_(message, "trailing", False)
+        return message
 
     def body_size(self) -> int:
         """Bytes of the line after its tags, CRLF included, before any cut:
@@ -205,7 +232,7 @@ class IrcMessage:
         if self.params:
             parts.extend(self.params[:-1])
             last = self.params[-1]
-            parts.append(last if is_middle_param(last) else f":{last}")
+            parts.append(last if is_middle_param(last) and not self.trailing else f":{last}")
         return " ".join(parts)
 
     def _cut_body(self) -> bytes:

@@ -20,13 +20,14 @@ from chat_server.doors.irc.modes import (
     MemberChange,
     ModeChange,
     ParsedModes,
-    RoomModes,
+    mode_changes,
     parse_channel_modes,
     problem_replies,
     render_changes,
     render_room_modes,
     room_mode_request,
 )
+from protocol import RoomModes
 
 
 def test_the_advertised_letters_match_the_moderation_features() -> None:
@@ -149,7 +150,10 @@ def test_rendered_changes_parse_back_to_the_same_changes(modestring: str) -> Non
     [
         (RoomModes(), ["+"]),
         (RoomModes(invite_only=True), ["+i"]),
-        (RoomModes(True, "k3y", True, True, 10), ["+iklmt", "k3y", "10"]),
+        (
+            RoomModes(invite_only=True, key="k3y", topic_ops=True, moderated=True, limit=10),
+            ["+iklmt", "k3y", "10"],
+        ),
         (RoomModes(limit=5, topic_ops=True), ["+lt", "5"]),
     ],
 )
@@ -161,10 +165,14 @@ def test_a_key_can_be_hidden_from_non_members() -> None:
     assert render_room_modes(RoomModes(key="k3y"), show_key=False) == ["+k", "*"]
 
 
-def test_room_modes_come_from_the_native_modes_object() -> None:
-    native = {"invite_only": True, "key": "k", "topic_ops": False, "moderated": True, "limit": 3}
-    assert RoomModes.from_native(native) == RoomModes(True, "k", False, True, 3)
-    assert RoomModes.from_native({"limit": True, "key": 5, "invite_only": 1}) == RoomModes()
+def test_mode_changes_announce_what_differs_between_two_sets_of_modes() -> None:
+    old = RoomModes(invite_only=True, key="old", limit=5)
+    new = RoomModes(moderated=True, key="new", limit=5)
+    changes = mode_changes(old, new)
+    assert changes == [FlagChange("i", False), FlagChange("m", True), KeyChange("new")]
+    assert render_changes(changes) == ["-i+mk", "new"]
+    assert mode_changes(new, new) == []
+    assert render_changes(mode_changes(new, RoomModes())) == ["-mkl", "*"]
 
 
 def test_room_mode_request_holds_the_room_wide_changes_only() -> None:

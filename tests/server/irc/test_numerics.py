@@ -120,7 +120,7 @@ def test_fail_warn_and_note_are_standard_replies() -> None:
         == ":hub.lan WARN CHATHISTORY MESSAGE_ERROR BEFORE #r :x y\r\n"
     )
     assert wire(note(SERVER, "*", "OPER_MESSAGE", description="hi")) == (
-        ":hub.lan NOTE * OPER_MESSAGE hi\r\n"
+        ":hub.lan NOTE * OPER_MESSAGE :hi\r\n"
     )
 
 

@@ -493,3 +493,10 @@ def test_any_text_serializes_to_one_line_of_at_most_512_bytes(
     assert line.endswith(b"\r\n")
     assert not any(c in line[:-2] for c in b"\r\n\0")
     line.decode("utf-8")
+
+
+def test_a_trailing_text_keeps_its_colon_even_when_it_is_one_word() -> None:
+    assert IrcMessage("PRIVMSG", ["#r", "hi"]).serialize() == b"PRIVMSG #r hi\r\n"
+    message = IrcMessage("PRIVMSG", ["#r", "hi"], trailing=True)
+    assert message.serialize() == b"PRIVMSG #r :hi\r\n"
+    assert message == IrcMessage.parse("PRIVMSG #r hi")
