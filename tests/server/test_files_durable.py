@@ -154,3 +154,19 @@ async def test_two_nodes_sharing_redis_and_a_files_dir_serve_each_other_s_files(
         await bob.send(ListFiles(room="lobby"))
         assert (await bob.recv_until(FileList)).files == [file]
         await close_all([alice, bob])
+
+
+async def test_without_db_or_files_dir_files_live_in_a_temporary_directory_removed_at_exit(
+    tmp_path: Path,
+) -> None:
+    async with serving(rate=0) as server:
+        (alice,) = await in_lobby(server.port, "alice")
+        await upload(server.port, alice, b"fleeting", room="lobby")
+        root = server.files.disk.root
+        assert root.name.startswith("hubbub-files-")
+        assert any((root / "objects").rglob("*"))
+        await alice.close()
+    assert not root.exists()
+    async with serving(db=str(tmp_path / "hub.db"), rate=0) as server:
+        assert server.files.disk.root == tmp_path / "hub.db.files"
+    assert (tmp_path / "hub.db.files").is_dir()  # kept: it is the server's to keep
