@@ -36,7 +36,7 @@ from typing import Literal
 from protocol import Bye, Error, ErrorCode, FileInfo, Transfer, TransferDone, TransferReady, encode
 
 from ..config import Config
-from ..files import Files, UploadSink
+from ..files import Files, PartialKey, UploadSink
 from ..hub import Hub, Out, Seat, Ticket
 from .base import Connection, Door, Outbox
 from .sendfile import CHUNK, send_file, zero_copy_possible
@@ -106,7 +106,29 @@ class TransferConnection(Connection):
     # --- starting --------------------------------------------------------------------
 
     def begin(self, request: Transfer, rest: bytes) -> None:
-        """Redeem the ticket of ``request`` and start; ``rest`` is the upload's first bytes."""
+        """Redeem the ticket of ``request`` and start; ``rest`` is the upload's first bytes.
+
+        An upload resumed right after its last transfer ended (a dropped link, a
+        full disk) first waits for that transfer's last writes, so that it is not
+        refused ``rate_limited`` and starts from every byte that reached the disk.
+        """
+        key = self.hub.upload_key(request.token)
+        if key is not None and self.door.files.busy(key):
+            self.transport.pause_reading()
+            self._task = asyncio.get_running_loop().create_task(
+                self._begin_settled(key, request, rest)
+            )
+            return
+        self._begin(request, rest)
+
+    async def _begin_settled(self, key: PartialKey, request: Transfer, rest: bytes) -> None:
+        with contextlib.suppress(TimeoutError):  # then refused rate_limited, the ticket good
+            async with asyncio.timeout(self.door.config.ping_timeout):
+                await self.door.files.settle(key)
+        self.transport.resume_reading()
+        self._begin(request, rest)
+
+    def _begin(self, request: Transfer, rest: bytes) -> None:
         answer = self.hub.redeem(request.token)
         if isinstance(answer, str):
             self._refuse(answer, _REFUSALS[answer], request)

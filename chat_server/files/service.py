@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..changes import FileRecord, FileShared, FilesRemoved, Store
@@ -42,6 +42,18 @@ class Upload:
     holds: int = 0
     #: A transfer is writing it now.
     busy: bool = False
+    #: That transfer has ended and its last writes are under way (see :meth:`Files.settle`).
+    ending: bool = False
+    #: Set whenever no transfer writes it.
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+    def settle(self) -> None:
+        """No transfer writes it any more."""
+        self.busy = self.ending = False
+        self.idle.set()
 
 
 class Files:
@@ -190,6 +202,14 @@ class Files:
         upload = self._uploads.get(key)
         return upload is not None and upload.busy
 
+    async def settle(self, key: PartialKey) -> None:
+        """Wait for a transfer of ``key`` that has ended to finish its last writes, so that
+        a resumed upload starts from all of them.  Returns at once when no ended transfer
+        writes it (one still receiving is not waited for)."""
+        upload = self._uploads.get(key)
+        if upload is not None and upload.ending:
+            await upload.idle.wait()
+
     def begin_upload(self, key: PartialKey) -> UploadSink | None:
         """A sink writing ``key`` from the bytes kept, or ``None`` while another transfer
         writes it.  End it with :meth:`stopped`, :meth:`commit` or :meth:`discard`."""
@@ -197,6 +217,7 @@ class Files:
         if upload.busy:
             return None
         upload.busy = True
+        upload.idle.clear()
         sink = UploadSink(
             self.disk.partial_path(key), upload.kept, self.disk.run, write=self.disk.write
         )
@@ -214,13 +235,14 @@ class Files:
         upload = self._uploads.get(key)
         if upload is not None:
             upload.kept = kept
+            upload.ending = upload.busy
 
     def stopped(self, key: PartialKey, kept: int) -> None:
         """The transfer writing ``key`` ended early with ``kept`` bytes on disk."""
         self._sinks.pop(key, None)
         upload = self._uploads.get(key)
         if upload is not None:
-            upload.busy = False
+            upload.settle()
             upload.kept = kept
             upload.touched = self.wall_clock()
 
@@ -242,7 +264,7 @@ class Files:
         upload = self._uploads.get(key)
         if upload is None:
             return
-        upload.busy = False
+        upload.settle()
         upload.kept = 0
         if not upload.holds:
             del self._uploads[key]

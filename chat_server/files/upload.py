@@ -149,17 +149,23 @@ class UploadSink:
         if self._readable is not None and not self._readable.done():
             self._readable.set_result(None)
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.shield(self._task)
+            except asyncio.CancelledError:
+                if not self._task.cancelled():
+                    raise  # the caller was cancelled, not the sink
 
     async def _pump(self) -> None:
         try:
             await self.run(self._open)
             while True:
+                # Every condition is read right before the wait, with no await in
+                # between: whatever sets one of them during a job is not lost.
                 if not self._pending:
                     if self._ending:
                         break
-                    if self._left and await self._pull_some():
+                    if self._left:
+                        await self._pull_some()
                         continue
                     self._wake.clear()
                     await self._wake.wait()
@@ -183,9 +189,12 @@ class UploadSink:
                 with contextlib.suppress(OSError):
                     await self.run(functools.partial(os.close, fd))
 
-    async def _pull_some(self) -> bool:
-        """One job of pulling; ``False`` once there is nothing more to pull."""
+    async def _pull_some(self) -> None:
+        """One job of pulling, or a wait for the socket to be readable."""
         got = await self.run(functools.partial(self._receive, min(self._left, PULL_JOB)))
+        if got < 0 and self._ending:  # ended during the job: nothing more to wait for
+            self._pulled_out(False)
+            return
         if got < 0:  # nothing there yet
             loop = asyncio.get_running_loop()
             self._readable = ready = loop.create_future()
@@ -194,17 +203,15 @@ class UploadSink:
                 await ready
             finally:
                 loop.remove_reader(self._source)
-            return True
+            return
         if got == 0:  # the peer stopped
-            self._left = 0
             self._pulled_out(False)
-            return False
+            return
         self._left -= got
         self._fed += got
         self.on_progress()
         if not self._left:
             self._pulled_out(True)
-        return True
 
     def _pulled_out(self, whole: bool) -> None:
         self._left = 0

@@ -40,7 +40,7 @@ from protocol import (
 )
 
 from ..changes import Quit, Store
-from ..files import Files
+from ..files import Files, PartialKey
 from . import filing, handlers, moderation, operators
 from .context import Context
 from .handlers import Handler
@@ -372,6 +372,10 @@ class Hub:
         """
         seat.member = member
         seat.send = member.send
+
+    def upload_key(self, token: str) -> PartialKey | None:
+        """The upload ``token`` is a ticket for, if it is one; see :meth:`Tickets.upload_key`."""
+        return self.ctx.tickets.upload_key(token)
 
     def redeem(self, token: str) -> Ticket | ErrorCode:
         """The ticket ``token`` stands for, or ``bad_token`` / ``rate_limited``

@@ -91,6 +91,11 @@ class Tickets:
         self._by_seat.setdefault(seat, {})[token] = None
         return ticket
 
+    def upload_key(self, token: str) -> PartialKey | None:
+        """The upload ``token`` is a ticket for, if it is one (nothing is used up)."""
+        ticket = self._tickets.get(token)
+        return ticket.key if ticket is not None else None
+
     def redeem(self, token: str) -> Ticket | ErrorCode:
         """The ticket ``token`` stands for, now used up; or why not.
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
+import os
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from chat_server.files import Disk
 from chat_server.server import Server, run_server
 from chat_server.storage import make_store
-from protocol import FileGet, FileList, ListFiles, Message, TransferDone
+from protocol import FileGet, FileList, ListFiles, Message, TransferDone, WhisperMessage
 from tests.conftest import loopback_config
 from tests.server.helpers import close_all, expect_error, serving, sync, welcomed
 from tests.server.transfers import Side, download, offer, upload
@@ -18,6 +22,7 @@ from tests.storage.redis_process import RedisProcess
 from tests.wire import WireClient
 
 MIB = 1024 * 1024
+T = TypeVar("T")
 
 
 async def in_lobby(port: int, *nicks: str) -> list[WireClient]:
@@ -100,6 +105,51 @@ async def test_a_full_disk_is_quota_exceeded_and_keeps_what_was_written(tmp_path
         await server.shutdown()
 
 
+class SlowToClose(Disk):
+    """A disk whose partial files take ``delay`` seconds to close (a slow flush)."""
+
+    def __init__(self, root: Path, delay: float) -> None:
+        super().__init__(root)
+        self.delay = delay
+
+    async def run(self, work: Callable[[], T]) -> T:
+        if isinstance(work, functools.partial) and work.func is os.close:
+            await asyncio.sleep(self.delay)
+        return await super().run(work)
+
+
+async def test_an_upload_resumed_at_once_waits_for_the_last_writes_of_the_one_cut(
+    tmp_path: Path,
+) -> None:
+    data = random.Random(11).randbytes(MIB)
+    disk = SlowToClose(tmp_path, delay=0.5)
+    server = Server(loopback_config(rate=0), make_store(loopback_config()), disk=disk)
+    await server.start()
+    try:
+        (alice,) = await in_lobby(server.port, "alice")
+        ticket = await offer(alice, data, room="lobby")
+        side = await Side.open(server.port, ticket.token)
+        await side.ready()
+        await side.send(data[:300_000])
+        await side.close()
+        for _ in range(100):  # until the server has seen the cut (its file is still open)
+            again = await offer(alice, data, room="lobby")
+            if again.offset:
+                break
+            await asyncio.sleep(0.01)
+        assert again.offset == 300_000
+        side = await Side.open(server.port, again.token)
+        assert (await side.ready()).offset == 300_000  # not rate_limited: it waited
+        await side.send(data[300_000:])
+        done = await side.frame()
+        assert isinstance(done, TransferDone)
+        await side.close()
+        assert await download(server.port, alice, done.file.id) == data
+        await alice.close()
+    finally:
+        await server.shutdown()
+
+
 async def test_files_and_interrupted_uploads_survive_a_restart_with_db(tmp_path: Path) -> None:
     db = str(tmp_path / "hub.db")
     kept = random.Random(3).randbytes(200_000)
@@ -150,6 +200,7 @@ async def test_two_nodes_sharing_redis_and_a_files_dir_serve_each_other_s_files(
         assert message.file == file
         assert await download(two.port, bob, file.id) == data
         whispered = await upload(one.port, alice, b"psst", to="bob")
+        assert (await bob.recv_until(WhisperMessage)).file == whispered  # bob's node knows it
         assert await download(two.port, bob, whispered.id) == b"psst"
         await bob.send(ListFiles(room="lobby"))
         assert (await bob.recv_until(FileList)).files == [file]
