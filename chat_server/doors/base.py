@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import socket
 from collections.abc import Callable
@@ -103,6 +104,26 @@ class Connection(asyncio.Protocol):
     :meth:`keepalive`.
     """
 
+    # Slots keep an idle connection small; a subclass without its own slots gets a dict.
+    __slots__ = (
+        "_blocked",
+        "_chunks",
+        "_counted",
+        "_last_round",
+        "_linger",
+        "_lost",
+        "_queued",
+        "closing",
+        "connected_at",
+        "door",
+        "hub",
+        "last_received",
+        "peer",
+        "pinged",
+        "seat",
+        "transport",
+    )
+
     transport: asyncio.Transport
 
     def __init__(self, door: Door) -> None:
@@ -117,8 +138,9 @@ class Connection(asyncio.Protocol):
         self.pinged = False
         #: Bytes of the next round of writes; ``None`` once closing or dropped.
         self._chunks: list[bytes] | None = []
-        #: Bytes in ``_chunks``.
+        #: Bytes in the first ``_counted`` chunks (counted when asked: :meth:`backed_up`).
         self._queued = 0
+        self._counted = 0
         #: Bytes written by the last round.
         self._last_round = 0
         #: Reading stopped until the transport drains (replies past --sendq).
@@ -183,7 +205,6 @@ class Connection(asyncio.Protocol):
         if not chunks:
             self.door.outbox.schedule(self)
         chunks.append(data)
-        self._queued += len(data)
 
     def flush(self) -> None:
         """Write what was queued; called by the :class:`Outbox` (see the module docstring)."""
@@ -198,7 +219,7 @@ class Connection(asyncio.Protocol):
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self.transport.write(data)
         chunks.clear()
-        self._queued = 0
+        self._queued = self._counted = 0
         self._last_round = len(data)
 
     def backed_up(self) -> bool:
@@ -207,6 +228,13 @@ class Connection(asyncio.Protocol):
         Offers what is queued to the kernel first; if the transport still holds
         more than ``--sendq``, reading stops until :meth:`resume_writing`.
         """
+        chunks = self._chunks
+        if not chunks:
+            return False
+        counted = self._counted
+        if len(chunks) > counted:  # count each chunk once, not on the fan-out's hot path
+            self._queued += sum(map(len, itertools.islice(chunks, counted, None)))
+            self._counted = len(chunks)
         sendq = self.door.config.sendq
         if self._queued <= sendq:
             return False

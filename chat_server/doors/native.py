@@ -65,6 +65,8 @@ class NativeDoor(Door):
 class NativeConnection(Connection):
     """One native client; see the module docstring."""
 
+    __slots__ = ("_broken", "_opened", "_side", "decoder")
+
     door: NativeDoor
 
     def __init__(self, door: NativeDoor) -> None:
@@ -158,9 +160,7 @@ class NativeConnection(Connection):
             return
         if not chunks:
             self.door.outbox.schedule(self)
-        frame = out.frame
-        chunks.append(frame)
-        self._queued += len(frame)
+        chunks.append(out.frame)
 
     def goodbye(self, reason: str, error: Error | None) -> bytes:
         bye = encode(Bye(reason=reason))

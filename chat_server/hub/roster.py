@@ -36,6 +36,10 @@ class Phase(enum.Enum):
     RENAMING = "renaming"
     GONE = "gone"
 
+    # Members are singletons: hash them by identity, in C (Enum's own hash is
+    # Python code, and the hub looks a phase up for every request).
+    __hash__ = object.__hash__
+
 
 #: The request types the hub takes in each phase (``None``: every type but ``hello``).
 #: In NAMING and RENAMING the store is deciding a nick: the door holds everything back.
@@ -46,6 +50,8 @@ TAKES: dict[Phase, frozenset[str] | None] = {
     Phase.RENAMING: frozenset(),
     Phase.GONE: frozenset(),
 }
+#: The phases in which the hub takes nothing.
+_WAITING = tuple(phase for phase, takes in TAKES.items() if takes == frozenset())
 
 
 @dataclass(eq=False, slots=True)
@@ -80,7 +86,7 @@ class Seat:
     @property
     def waiting(self) -> bool:
         """The hub takes nothing now; the member hears :meth:`Member.resume` when it does."""
-        return self.stalled or TAKES[self.phase] == frozenset()
+        return self.stalled or self.phase in _WAITING
 
 
 @dataclass(eq=False, slots=True)

@@ -294,7 +294,6 @@ class IrcConnection(Connection):
             if not chunks:
                 self.door.outbox.schedule(self)
             chunks.append(data)
-            self._queued += len(data)
 
     def close(
         self, reason: str, *, error: Error | None = None, announce: str | None = None
