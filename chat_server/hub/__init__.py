@@ -3,7 +3,7 @@
 Imports go one way: ``member``, ``settings``, ``limits``, ``stats`` < ``roster``,
 ``bans`` < ``tickets``, ``fitting``, ``post``, ``history`` < ``context`` <
 ``gate``, ``queries`` < ``enforce`` < ``mirror`` < ``posting`` < ``handlers`` <
-``filing``, ``moderation``, ``operators`` < ``core``.  Nothing here imports a
+``filing``, ``moderation``, ``operators``, ``console`` < ``core``.  Nothing here imports a
 door, the configuration or a store; shared files come from
 :mod:`chat_server.files`.  Doors use :class:`Hub` and what it returns, and read
 the hub's state only through :class:`Queries` (``hub.queries``).

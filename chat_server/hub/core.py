@@ -41,11 +41,11 @@ from protocol import (
 
 from ..changes import Quit, Store
 from ..files import Files, PartialKey
-from . import filing, handlers, moderation, operators
+from . import console, filing, handlers, moderation, operators
 from .context import Context
 from .handlers import Handler
 from .limits import Bucket
-from .member import Member, Out
+from .member import Member
 from .mirror import Mirror
 from .post import Post
 from .posting import LocalPosting, SharedPosting
@@ -66,8 +66,6 @@ HANDLERS: dict[type[Any], Handler] = {
     **operators.HANDLERS,
     **filing.HANDLERS,
 }
-#: The nick of the admin socket's actions, in ``by`` and ``from``; no nick can be it.
-ADMIN = "*admin*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,42 +275,8 @@ class Hub:
             ctx.post.flush()
 
     async def act(self, request: ClientMessage, *, wait: float = 5.0) -> list[BaseModel]:
-        """Carry out ``request`` for the admin socket, as the server operator ``*admin*``.
-
-        Returns what the hub answered (an ``error``, a listing...), once the
-        store has answered any question the request raised (at most ``wait``
-        seconds).  No rate limit applies; the admin joins no room.
-        """
-        replies: list[BaseModel] = []
-
-        def collect(out: Out) -> None:
-            replies.extend(out.messages)
-
-        admin = Seat(
-            member=_Console(),
-            send=collect,
-            address="admin-socket",
-            via="admin",
-            since=self.ctx.wall_clock(),
-            bucket=Bucket(1, self.ctx.clock()),
-            nick=ADMIN,
-            phase=Phase.WELCOMED,
-            oper=True,
-        )
-        handler = HANDLERS.get(type(request))
-        before = self.ctx.posting.pending()
-        try:
-            if handler is None:
-                self.ctx.post.error(admin, "unknown_type", f"{request.type} is not offered")
-            else:
-                handler(self.ctx, admin, request)
-        finally:
-            self.ctx.post.flush()
-        started = self.ctx.posting.pending() - before
-        if started:
-            await asyncio.wait(started, timeout=wait)
-        admin.phase = Phase.GONE
-        return replies
+        """Carry out ``request`` for the admin socket; see :func:`console.act`."""
+        return await console.act(self.ctx, HANDLERS, request, wait=wait)
 
     def disconnect(self, seat: Seat, reason: str) -> None:
         """The connection is ending: its rooms get ``presence`` ``quit`` with ``reason``.
@@ -428,21 +392,6 @@ class Hub:
         else:
             ctx.post.reply(seat, error)
         return False
-
-
-class _Console:
-    """The admin socket's stand-in for a connection: nothing to close or resume."""
-
-    def send(self, out: Out) -> None:
-        pass
-
-    def close(
-        self, reason: str, *, error: Error | None = None, announce: str | None = None
-    ) -> None:
-        pass
-
-    def resume(self) -> None:
-        pass
 
 
 def _is_loopback(address: str) -> bool:

@@ -14,7 +14,7 @@ from chat_server.changes import (
     RankSet,
     Removed,
 )
-from chat_server.hub.core import ADMIN
+from chat_server.hub.console import ADMIN
 from protocol import (
     AwayChanged,
     BanChanged,
