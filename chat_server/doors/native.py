@@ -29,6 +29,7 @@ from protocol import (
 
 from ..config import Config
 from ..hub import Hub, Out, Request
+from ..hub.roster import WELCOMED
 from .base import Connection, Door, Outbox
 from .transfer import TransferDoor
 
@@ -107,8 +108,8 @@ class NativeConnection(Connection):
         decoder = self.decoder
         seat = self.seat
         assert seat is not None
-        while not self.closing and not self.backed_up():
-            welcomed = seat.welcomed
+        while not self.closing and not (self._chunks and self.backed_up()):
+            welcomed = seat.phase in WELCOMED  # seat.welcomed, inline
             decoder.max_frame = config.max_frame if welcomed else self._pre_welcome_limit()
             try:
                 body = decoder.next_frame()

@@ -50,7 +50,7 @@ from .mirror import Mirror
 from .post import Post
 from .posting import LocalPosting, SharedPosting
 from .queries import Queries
-from .roster import TAKES, Phase, Room, Roster, Seat
+from .roster import TAKES, WAITING, Phase, Room, Roster, Seat
 from .settings import Settings
 from .stats import Stats
 from .tickets import Ticket, Tickets
@@ -257,14 +257,19 @@ class Hub:
                     )
                     ctx.post.reply(seat, error)
                     continue
-                if self._takes(seat, request) and self._spend(seat, request):
+                # A welcomed member's unrated request passes both gates without a call.
+                kind = request.type
+                admitted = (TAKES[seat.phase] is None and kind != "hello") or self._takes(
+                    seat, request
+                )
+                if admitted and (kind not in RATED_TYPES or self._spend(seat, request)):
                     handler = HANDLERS.get(type(request))
                     if handler is None:
-                        text = f"{request.type} is not offered by this server"
+                        text = f"{kind} is not offered by this server"
                         ctx.post.error(seat, "unknown_type", text, request)
                     else:
                         handler(ctx, seat, request)
-                if seat.waiting:
+                if seat.stalled or seat.phase in WAITING:  # seat.waiting, inline
                     break
                 if ctx.post.full and seat.phase is not Phase.GONE:
                     seat.stalled = True  # the store is behind: read on after Mirror.written

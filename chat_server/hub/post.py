@@ -56,7 +56,8 @@ class Post:
     def message(self, room: Room, message: Message, frame: bytes) -> None:
         """A room message (``frame`` is its encoding): held until something else is sent."""
         if self._room is not room:
-            self.flush()
+            if self._room is not None:
+                self.flush()
             self._room = room
         self._messages.append(message)
         self._frames.append(frame)

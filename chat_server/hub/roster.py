@@ -50,8 +50,10 @@ TAKES: dict[Phase, frozenset[str] | None] = {
     Phase.RENAMING: frozenset(),
     Phase.GONE: frozenset(),
 }
-#: The phases in which the hub takes nothing.
-_WAITING = tuple(phase for phase, takes in TAKES.items() if takes == frozenset())
+#: The phases in which the hub takes nothing, and those past ``welcome`` (tuples: the
+#: hot path tests membership by identity).
+WAITING = tuple(phase for phase, takes in TAKES.items() if takes == frozenset())
+WELCOMED = (Phase.WELCOMED, Phase.RENAMING)
 
 
 @dataclass(eq=False, slots=True)
@@ -81,12 +83,12 @@ class Seat:
     @property
     def welcomed(self) -> bool:
         """Past ``welcome``: requests are parsed as a welcomed client's."""
-        return self.phase in (Phase.WELCOMED, Phase.RENAMING)
+        return self.phase in WELCOMED
 
     @property
     def waiting(self) -> bool:
         """The hub takes nothing now; the member hears :meth:`Member.resume` when it does."""
-        return self.stalled or self.phase in _WAITING
+        return self.stalled or self.phase in WAITING
 
 
 @dataclass(eq=False, slots=True)
