@@ -136,7 +136,7 @@ async def test_an_upload_resumed_at_once_waits_for_the_last_writes_of_the_one_cu
             again = await offer(alice, data, room="lobby")
             if again.offset:
                 break
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
         assert again.offset == 300_000
         side = await Side.open(server.port, again.token)
         assert (await side.ready()).offset == 300_000  # not rate_limited: it waited
