@@ -87,6 +87,16 @@ async def next_of(client: WireClient, kind: type[T], timeout: float = 15.0) -> T
     return await asyncio.wait_for(find(), timeout)
 
 
+async def one_member_seen(client: WireClient) -> None:
+    """Wait until ``client``'s node lists one room with one member (joined on another node)."""
+    for _ in range(200):
+        await client.send(ListRooms())
+        if [room.members for room in (await client.expect(RoomList)).rooms] == [1]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the other node's join never arrived")
+
+
 async def test_one_seq_order_for_every_member_on_both_nodes(redis_server: RedisProcess) -> None:
     redis_server.command("FLUSHALL")
     async with nodes(redis_server.url) as (one, two):
@@ -203,7 +213,7 @@ async def test_dropped_while_a_nick_change_waits_is_a_quit_on_the_other_node(
         (alice,) = await welcomed(one.port, "alice")
         (bob,) = await welcomed(two.port, "bob")
         await alice.join("lobby")
-        await asyncio.sleep(0.1)  # alice's join reaches the other node through Redis
+        await one_member_seen(bob)  # alice's join has reached the other node through Redis
         await bob.join("lobby")
         assert redis_server.command("CLIENT", "PAUSE", "1500", "WRITE") == "+OK"
         await alice.send(SetNick(nick="alicia"))  # then silence: dropped for ping_timeout
@@ -218,7 +228,7 @@ async def test_who_list_presence_and_whisper_cross_nodes(redis_server: RedisProc
         (alice,) = await welcomed(one.port, "alice")
         (bob,) = await welcomed(two.port, "bob")
         await alice.join("lobby")
-        await asyncio.sleep(0.1)  # alice's join reaches the other node through Redis
+        await one_member_seen(bob)  # alice's join has reached the other node through Redis
         await bob.send(Join(room="lobby"))
         joined = await bob.expect(Joined)
         assert sorted(joined.members) == ["alice", "bob"]

@@ -104,6 +104,8 @@ async def test_ops_modes_mutes_and_kills_hold_on_every_node(redis_server: RedisP
         bob, carol = await welcomed(two.port, "bob", "carol")
         await bob.join("lobby")
         await carol.join("lobby")
+        while (await next_of(alice, Presence)).nick != "carol":
+            pass  # alice's node has heard of both joins: it can op bob
         await alice.send(Op(room="lobby", nick="bob"))
         assert (await next_of(carol, OpChanged)).nick == "bob"
         await bob.send(SetMode(room="lobby", moderated=True))
