@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import io
 import os
-import shutil
 import signal
 import ssl
 import subprocess
@@ -403,22 +402,6 @@ def test_no_server_on_the_lan_means_127_0_0_1_port_7878(tmp_path: Path) -> None:
         client.expect(pexpect.EOF)
         client.close()
         assert client.exitstatus == 0
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, and its key."""
-    openssl = shutil.which("openssl")
-    assert openssl is not None, "the TLS tests need the openssl command"
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_the_one_server_found_is_joined_over_tls_after_asking_its_password(

@@ -38,7 +38,6 @@ from protocol import (
 )
 
 from .processes import CLIENT, ChatServer, Tmux, read_until
-from .test_tls import certificate  # noqa: F401 (a fixture)
 
 FILE = FileInfo(id="Xy12", name="\u202eevil\x1b.txt", size=1536, sha256="ab" * 32)
 

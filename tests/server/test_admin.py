@@ -24,8 +24,8 @@ from chat_server.cli import load_config
 from chat_server.server import Server
 from chat_server.storage import make_store
 from protocol import Bye, Kicked, Notice, Presence, Whisper, encode
+from tests.conftest import TlsFiles
 from tests.mdns import unique_name
-from tests.server.conftest import TlsFiles
 from tests.server.helpers import close_all, hung_up, sync, welcomed
 from tests.server.moderation import room_of
 from tests.server.test_cli import BASE_ARGS, chat_server, clean_env, run_invalid

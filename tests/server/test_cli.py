@@ -20,7 +20,7 @@ from typing import IO
 import pytest
 
 from protocol import Bye, Error, Message, Ping, Pong, Say
-from tests.server.conftest import TlsFiles
+from tests.conftest import TlsFiles
 from tests.server.helpers import close_all, expect_error, hung_up, send_json, sync, welcomed
 from tests.wire import WireClient
 

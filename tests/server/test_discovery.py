@@ -20,7 +20,7 @@ from chat_server.cli import parse_args
 from chat_server.config import Config, ConfigError, default_name
 from chat_server.discovery import Advertisement, Advertiser, advertised_addresses
 from chat_server.server import run_server
-from tests.conftest import loopback_config
+from tests.conftest import TlsFiles, loopback_config
 from tests.mdns import (
     AdvertisedServer,
     can_make_a_network_namespace,
@@ -29,7 +29,6 @@ from tests.mdns import (
     lines_named,
     unique_name,
 )
-from tests.server.conftest import TlsFiles
 from tests.server.helpers import welcomed
 
 pytestmark = pytest.mark.timeout(60)

@@ -339,7 +339,7 @@ async def test_files_past_their_ttl_are_gone() -> None:
 async def test_files_travel_over_tls_too(tls: bool, tls_files: object) -> None:
     import ssl
 
-    from tests.server.conftest import TlsFiles
+    from tests.conftest import TlsFiles
 
     assert isinstance(tls_files, TlsFiles)
     context = None

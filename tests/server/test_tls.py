@@ -6,7 +6,7 @@ import asyncio
 import ssl
 
 from protocol import Hello, Message, Say, encode
-from tests.server.conftest import TlsFiles
+from tests.conftest import TlsFiles
 from tests.server.helpers import close_all, serving, still_open, sync
 from tests.wire import WireClient
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from tests.server.conftest import TlsFiles
+from tests.conftest import TlsFiles
 from tests.server.helpers import welcomed
 from tests.server.irc.client import IrcClient, gateway, irc_port, registered
 
